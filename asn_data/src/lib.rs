@@ -1,0 +1,1 @@
+//! IP → autonomous system lookup for vpnrecon (placeholder while the table format lands).

@@ -1,0 +1,1 @@
+//! vpnrecon detection module.
