@@ -1,0 +1,64 @@
+//! Rule A: a discovery call from a VPN ASN by an identity that has not called a
+//! discovery action from that ASN in the window (Elastic's `new_terms` on
+//! `source.as.number`, `user.name`, `cloud.account.id`).
+
+use super::{owned, Candidate, Detection, Rule};
+use crate::config::{Config, IdentityKey};
+use crate::event::Event;
+use crate::output::{format_duration, format_time};
+use crate::state::{FirstSeen, State};
+
+/// The identity the rule tracks, per `identity_key`. `user` follows Elastic's
+/// `user.name` and falls back to the principal ARN where Elastic leaves it empty
+/// (root, some federated and cross-account identities); `access_key` falls back to
+/// the ARN for events without a key id, so no candidate goes untracked.
+pub fn identity<'e>(event: &'e Event<'_>, config: &Config) -> Option<&'e str> {
+    let non_empty = |text: Option<&'e str>| text.filter(|s| !s.is_empty());
+    let arn = non_empty(event.arn.as_deref());
+    match config.identity_key {
+        IdentityKey::User => non_empty(event.user_name.as_deref()).or(arn),
+        IdentityKey::Arn => arn,
+        IdentityKey::AccessKey => non_empty(event.access_key_id.as_deref()).or(arn),
+    }
+}
+
+pub fn evaluate(
+    index: Option<usize>,
+    event: &Event<'_>,
+    candidate: Candidate,
+    config: &Config,
+    state: &mut State,
+) -> Option<Detection> {
+    let identity = identity(event, config)?;
+    let account = event.account_id.as_deref().unwrap_or_default();
+    let key = state.hasher().key(&[
+        b"discovery",
+        account.as_bytes(),
+        identity.as_bytes(),
+        &candidate.asn.to_le_bytes(),
+    ]);
+    let previous_seen = match state.observe_identity(key, candidate.time) {
+        FirstSeen::New { previous } => previous,
+        FirstSeen::Recent { .. } => return None,
+    };
+    let window = format_duration(config.window_secs);
+    let reason = match previous_seen {
+        None => format!("first seen for this key in {window}"),
+        Some(at) => format!(
+            "first seen for this key in {window} (previously seen {})",
+            format_time(at)
+        ),
+    };
+    Some(Detection {
+        index,
+        rule: Rule::DiscoveryNewIdentity,
+        identity_key: format!("{account}/{identity}/AS{}", candidate.asn),
+        identity_type: owned(event.identity_type.as_deref()),
+        user_name: owned(event.user_name.as_deref()),
+        account_id: owned(event.account_id.as_deref()),
+        access_key_id: owned(event.access_key_id.as_deref()),
+        candidate,
+        reason,
+        previous_seen,
+    })
+}

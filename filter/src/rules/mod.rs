@@ -1,0 +1,239 @@
+//! The two detections and the conditions they share.
+//!
+//! An event becomes a *candidate* when its provider, normalised action and source
+//! ASN are on the configured lists, the principal is not excluded or allowlisted,
+//! and the identity is not an AWS service. A candidate whose principal is a workload
+//! (EC2 instance role session, Lambda/ECS/EKS/service role) is judged by rule B
+//! only; every other candidate by rule A.
+
+pub mod discovery;
+pub mod workload;
+
+use crate::config::{self, Config, ConfigError};
+use crate::event::{parse_event_time, Event};
+use crate::prefilter;
+use crate::state::State;
+use crate::{Counters, RecordTime};
+use std::net::IpAddr;
+
+/// Which rule fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Rule A: discovery from a VPN ASN by an identity new to that ASN.
+    DiscoveryNewIdentity,
+    /// Rule B: discovery from a VPN ASN by workload credentials.
+    Workload,
+}
+
+impl Rule {
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::DiscoveryNewIdentity => "vpnrecon-discovery-vpn-new-identity",
+            Rule::Workload => "vpnrecon-discovery-vpn-workload",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::DiscoveryNewIdentity => {
+                "AWS discovery API call from a VPN ASN for the first time by identity"
+            }
+            Rule::Workload => "AWS discovery API call from a VPN ASN by workload credentials",
+        }
+    }
+
+    pub fn severity(self) -> &'static str {
+        match self {
+            Rule::DiscoveryNewIdentity => "medium",
+            Rule::Workload => "high",
+        }
+    }
+
+    /// Elastic's risk scores: 47 for medium, 73 for high.
+    pub fn risk_score(self) -> u32 {
+        match self {
+            Rule::DiscoveryNewIdentity => 47,
+            Rule::Workload => 73,
+        }
+    }
+}
+
+/// Where the event time of a detection came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSource {
+    /// The event's own `eventTime` (or ECS `@timestamp`).
+    Event,
+    /// `eventTime` was missing or unparsable: the record time from the host.
+    Record,
+}
+
+/// The facts shared by both rules for one candidate event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub source_ip: IpAddr,
+    pub asn: u32,
+    pub organisation: String,
+    pub category: String,
+    pub action: String,
+    pub provider: String,
+    pub outcome: &'static str,
+    pub arn: String,
+    pub time: i64,
+    pub time_source: TimeSource,
+}
+
+/// One fired rule for one event, ready to render.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    /// Position in `Records` when the record is a batch.
+    pub index: Option<usize>,
+    pub rule: Rule,
+    pub candidate: Candidate,
+    /// The identity key the rule tracks (rule A: by `identity_key`; rule B: the ARN).
+    pub identity_key: String,
+    pub identity_type: Option<String>,
+    pub user_name: Option<String>,
+    pub account_id: Option<String>,
+    pub access_key_id: Option<String>,
+    pub reason: String,
+    /// Rule A: when this key was last seen before (outside the window), if ever.
+    pub previous_seen: Option<i64>,
+}
+
+/// Configuration, state and the ASN table: everything that judges an event.
+pub struct Evaluator {
+    loaded: config::Loaded,
+    state: State,
+    table: Option<&'static asn_data::Table<'static>>,
+}
+
+impl Evaluator {
+    pub fn new(loaded: config::Loaded, state: State) -> Evaluator {
+        Evaluator {
+            loaded,
+            state,
+            table: asn_data::baked(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.loaded.config
+    }
+
+    pub fn loaded(&self) -> &config::Loaded {
+        &self.loaded
+    }
+
+    pub fn config_error(&self) -> Option<&ConfigError> {
+        self.loaded.error.as_ref()
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    pub fn table(&self) -> Option<&'static asn_data::Table<'static>> {
+        self.table
+    }
+
+    /// Cheap test that a record may hold a candidate; `false` is final.
+    pub fn prefilter(&self, record: &[u8]) -> bool {
+        let config = &self.loaded.config;
+        prefilter::may_contain_candidate(record, &|raw| config.has_action(raw))
+    }
+
+    /// Judges one event; counts candidates and detections.
+    pub fn evaluate(
+        &mut self,
+        index: Option<usize>,
+        event: &Event<'_>,
+        record_time: RecordTime,
+        counters: &mut Counters,
+    ) -> Option<Detection> {
+        let candidate = self.candidate(event, record_time)?;
+        counters.candidates = counters.candidates.wrapping_add(1);
+        let config = &self.loaded.config;
+        let detection = if workload::is_workload(event, config) {
+            if !config.rule_workload {
+                return None;
+            }
+            workload::evaluate(index, event, candidate, &mut self.state)?
+        } else {
+            if !config.rule_discovery {
+                return None;
+            }
+            discovery::evaluate(index, event, candidate, config, &mut self.state)?
+        };
+        match detection.rule {
+            Rule::DiscoveryNewIdentity => {
+                counters.detections_discovery = counters.detections_discovery.wrapping_add(1)
+            }
+            Rule::Workload => {
+                counters.detections_workload = counters.detections_workload.wrapping_add(1)
+            }
+        }
+        Some(detection)
+    }
+
+    /// The conditions both rules share (contract section 3, bullets 1–5).
+    fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
+        let config = &self.loaded.config;
+        let provider = event.provider.as_deref()?;
+        if !config.has_provider(provider) {
+            return None;
+        }
+        let action = prefilter::normalise_action(event.action.as_deref()?);
+        if !config.has_action(action.as_bytes()) {
+            return None;
+        }
+        let ip = asn_data::parse_ip(event.source_ip.as_deref()?).ok()?;
+        let asn = self.table?.lookup(ip)?;
+        let category = config.vpn_category(asn.number)?;
+        let arn = event.arn.as_deref()?;
+        if arn.is_empty() || config.is_excluded_principal(arn) {
+            return None;
+        }
+        if event.identity_type.as_deref() == Some("AWSService") {
+            return None;
+        }
+        if config.is_allowlisted(arn, event.account_id.as_deref(), ip) {
+            return None;
+        }
+        let (time, time_source) = match event.time.as_deref().and_then(parse_event_time) {
+            Some(t) => (t, TimeSource::Event),
+            None => (i64::from(record_time.sec), TimeSource::Record),
+        };
+        Some(Candidate {
+            source_ip: ip,
+            asn: asn.number,
+            organisation: asn.organisation.to_owned(),
+            category: category.to_owned(),
+            action: action.to_owned(),
+            provider: provider.to_owned(),
+            outcome: if event.error_code.is_some() {
+                "failure"
+            } else {
+                "success"
+            },
+            arn: arn.to_owned(),
+            time,
+            time_source,
+        })
+    }
+
+    /// `source_as` for `enrich_all`: the ASN of a public source address, rendered.
+    pub fn enrichment(&self, event: &Event<'_>) -> Option<String> {
+        let ip = asn_data::parse_ip(event.source_ip.as_deref()?).ok()?;
+        let asn = self.table?.lookup(ip)?;
+        let category = self.loaded.config.vpn_category(asn.number);
+        Some(crate::output::render_source_as(
+            asn.number,
+            asn.organisation,
+            category,
+        ))
+    }
+}
+
+fn owned(text: Option<&str>) -> Option<String> {
+    text.map(str::to_owned)
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Everything CI checks, runnable on a fresh machine with only rustup: installs the
+# wasm targets and the C toolchain the WAMR backend builds with, then checks
+# formatting, lints (warnings are errors) and runs every test, including the
+# differential runs of the module under wasmtime and WAMR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-wasip1 wasm32-unknown-unknown
+
+# WAMR (the interpreter inside Fluent Bit) is built from source with CMake and
+# bindgen for the `wamr` host backend.
+need=()
+command -v cmake >/dev/null 2>&1 || need+=(cmake)
+command -v clang >/dev/null 2>&1 || need+=(clang)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
+fi
+
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+# The lookup code must build for every target the table is used on.
+cargo build -q -p asn-data --no-default-features --target wasm32-unknown-unknown
+cargo build -q -p asn-data --no-default-features --target wasm32-wasip1
+cargo test --workspace --all-features
