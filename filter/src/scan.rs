@@ -1,0 +1,992 @@
+//! An iterative JSON scanner: validates a document, walks the members of one object,
+//! skips values and decodes strings, all without recursion.
+//!
+//! Why our own scanner rather than a crate: the module runs in Fluent Bit's WAMR
+//! interpreter with an 8 KiB operand stack, where a parser that recurses once per
+//! nesting level (serde_json, simd-json's tape builders, json-rust) overflows on
+//! ordinary CloudTrail records and the record is lost. Every wasm instruction also
+//! costs 1–2 ns there, and a candidate record may spend about 8,000 instructions on
+//! parsing. No maintained crate both extracts fields iteratively and stays in that
+//! budget (struson and the other pull parsers are iterative but build per-token state
+//! and decode every string), so this module does only what the filter needs:
+//!
+//! * [`validate`] checks the whole document with an explicit depth stack of one bit
+//!   per level (heap-backed past 64 levels), so depth costs memory proportional to the
+//!   input, never call stack. It is at least as strict as Fluent Bit's own JSON
+//!   parser: balanced containers, strings with valid escapes and no raw control bytes,
+//!   RFC 8259 numbers and literals, valid UTF-8 (checked with `core::str::from_utf8`
+//!   on each string that holds a non-ASCII byte; outside strings only ASCII is legal).
+//! * [`Members`] / [`Elements`] walk one container of an already validated document;
+//!   nested values are skipped with a bracket counter, never by recursion.
+//! * [`RawStr::decode`] turns a string span into `Cow<str>`, borrowed unless the
+//!   string has escapes.
+//!
+//! Strings dominate CloudTrail text, so string scanning reads eight bytes at a time
+//! (SWAR) and stops only at a quote, a backslash, a control byte or a non-ASCII byte.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// The kind of a JSON value, known from its first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+/// What is wrong with a document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The text ends inside a value.
+    Truncated,
+    /// A byte that cannot start or continue the value at this place.
+    UnexpectedByte(u8),
+    /// A backslash escape other than `\" \\ \/ \b \f \n \r \t \uXXXX`.
+    InvalidEscape,
+    /// A raw byte below 0x20 inside a string (JSON requires it escaped).
+    ControlInString,
+    /// A string whose bytes are not UTF-8.
+    InvalidUtf8,
+    /// A `\u` escape that is a lone or mismatched UTF-16 surrogate (decoding only).
+    LoneSurrogate,
+    /// A malformed number (leading zero, missing digits).
+    InvalidNumber,
+    /// Non-whitespace after the top-level value.
+    TrailingData,
+    /// The text holds no value at all.
+    Empty,
+}
+
+/// A scan failure and the byte offset where it was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanError {
+    pub kind: ErrorKind,
+    pub offset: usize,
+}
+
+impl ScanError {
+    fn at(kind: ErrorKind, offset: usize) -> ScanError {
+        ScanError { kind, offset }
+    }
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            ErrorKind::Truncated => "text ends inside a value (truncated record?)".to_owned(),
+            ErrorKind::UnexpectedByte(b) => format!("unexpected byte 0x{b:02x}"),
+            ErrorKind::InvalidEscape => "invalid backslash escape in a string".to_owned(),
+            ErrorKind::ControlInString => "unescaped control byte in a string".to_owned(),
+            ErrorKind::InvalidUtf8 => "string is not valid UTF-8".to_owned(),
+            ErrorKind::LoneSurrogate => "\\u escape is a lone UTF-16 surrogate".to_owned(),
+            ErrorKind::InvalidNumber => "malformed number".to_owned(),
+            ErrorKind::TrailingData => "data after the end of the JSON value".to_owned(),
+            ErrorKind::Empty => "no JSON value".to_owned(),
+        };
+        write!(f, "invalid JSON at byte {}: {what}", self.offset)
+    }
+}
+
+impl std::error::Error for ScanError {}
+
+/// JSON's four whitespace bytes.
+#[inline]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+/// The first non-whitespace position at or after `pos` (or `doc.len()`).
+#[inline]
+pub fn skip_ws(doc: &[u8], mut pos: usize) -> usize {
+    while let Some(&b) = doc.get(pos) {
+        if !is_ws(b) {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in the lowest byte of `w` that is a quote or a backslash (higher
+/// flagged bytes may be false positives: only the lowest is used).
+#[inline]
+fn quote_or_backslash(w: u64) -> u64 {
+    let q = w ^ (ONES * u64::from(b'"'));
+    let b = w ^ (ONES * u64::from(b'\\'));
+    (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)
+}
+
+/// The eight bytes at `pos` as a little-endian word, if there are eight.
+#[inline]
+fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
+    let bytes: [u8; 8] = doc.get(pos..pos.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// Scans the string whose opening quote is at `open` and returns the offset of
+/// its closing quote. With `CHECK`, escapes, control
+/// bytes and UTF-8 are validated; without, only the end is found (for documents that
+/// [`validate`] already accepted).
+fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanError> {
+    let start = open + 1;
+    let mut pos = start;
+    let mut non_ascii = false;
+    // Once a non-ASCII byte is seen the whole string is UTF-8 checked at the end, so
+    // further high bytes need not stop the word loop.
+    let mut high_mask = if CHECK { HIGHS } else { 0 };
+    loop {
+        // Fast path: skip whole words of ordinary bytes.
+        while let Some(w) = word_at(doc, pos) {
+            let mut special = quote_or_backslash(w);
+            if CHECK {
+                special |= (w.wrapping_sub(ONES * 0x20) & !w) | (w & high_mask);
+            }
+            special &= HIGHS;
+            if special != 0 {
+                pos += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            pos += 8;
+        }
+        let Some(&b) = doc.get(pos) else {
+            return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+        };
+        match b {
+            b'"' => {
+                if CHECK && non_ascii {
+                    let span = doc.get(start..pos).unwrap_or_default();
+                    if let Err(e) = std::str::from_utf8(span) {
+                        return Err(ScanError::at(
+                            ErrorKind::InvalidUtf8,
+                            start + e.valid_up_to(),
+                        ));
+                    }
+                }
+                return Ok(pos);
+            }
+            b'\\' => {
+                let Some(&e) = doc.get(pos + 1) else {
+                    return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+                };
+                if e == b'u' {
+                    if CHECK {
+                        for i in 2..6 {
+                            match doc.get(pos + i) {
+                                Some(h) if h.is_ascii_hexdigit() => {}
+                                Some(_) => {
+                                    return Err(ScanError::at(ErrorKind::InvalidEscape, pos))
+                                }
+                                None => return Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+                            }
+                        }
+                    }
+                    pos += 6;
+                } else {
+                    if CHECK && !matches!(e, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
+                    {
+                        return Err(ScanError::at(ErrorKind::InvalidEscape, pos));
+                    }
+                    pos += 2;
+                }
+            }
+            _ if b < 0x20 => {
+                if CHECK {
+                    return Err(ScanError::at(ErrorKind::ControlInString, pos));
+                }
+                pos += 1;
+            }
+            _ => {
+                // A non-ASCII byte (only reached when CHECK and not yet seen).
+                non_ascii = true;
+                high_mask = 0;
+                pos += 1;
+            }
+        }
+    }
+}
+
+/// The end (exclusive) of the number starting at `pos`, per RFC 8259's grammar.
+fn number_end(doc: &[u8], mut pos: usize) -> Result<usize, ScanError> {
+    let start = pos;
+    if doc.get(pos) == Some(&b'-') {
+        pos += 1;
+    }
+    let digits = |doc: &[u8], mut p: usize| {
+        while doc.get(p).is_some_and(u8::is_ascii_digit) {
+            p += 1;
+        }
+        p
+    };
+    match doc.get(pos) {
+        Some(b'0') => pos += 1,
+        Some(b'1'..=b'9') => pos = digits(doc, pos),
+        Some(_) => return Err(ScanError::at(ErrorKind::InvalidNumber, start)),
+        None => return Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+    }
+    if doc.get(pos) == Some(&b'.') {
+        let after = digits(doc, pos + 1);
+        if after == pos + 1 {
+            return Err(ScanError::at(ErrorKind::InvalidNumber, start));
+        }
+        pos = after;
+    }
+    if matches!(doc.get(pos), Some(b'e' | b'E')) {
+        pos += 1;
+        if matches!(doc.get(pos), Some(b'+' | b'-')) {
+            pos += 1;
+        }
+        let after = digits(doc, pos);
+        if after == pos {
+            return Err(ScanError::at(ErrorKind::InvalidNumber, start));
+        }
+        pos = after;
+    }
+    Ok(pos)
+}
+
+/// The end of the literal `word` at `pos`.
+fn literal_end(doc: &[u8], pos: usize, word: &[u8]) -> Result<usize, ScanError> {
+    let end = pos + word.len();
+    match doc.get(pos..end) {
+        Some(found) if found == word => Ok(end),
+        Some(_) => Err(ScanError::at(
+            ErrorKind::UnexpectedByte(doc.get(pos).copied().unwrap_or(0)),
+            pos,
+        )),
+        None => {
+            // Truncated if what is there is a prefix of the word, else just wrong.
+            let rest = doc.get(pos..).unwrap_or_default();
+            if word.starts_with(rest) {
+                Err(ScanError::at(ErrorKind::Truncated, doc.len()))
+            } else {
+                Err(ScanError::at(
+                    ErrorKind::UnexpectedByte(rest.first().copied().unwrap_or(0)),
+                    pos,
+                ))
+            }
+        }
+    }
+}
+
+/// A stack of container kinds, one bit per level (1 = object). The first 64 levels
+/// live inline, deeper ones in a vector, so memory grows with the input's depth
+/// (at most one bit per input byte) and the call stack never does.
+struct DepthStack {
+    len: usize,
+    low: u64,
+    spill: Vec<u64>,
+}
+
+impl DepthStack {
+    fn new() -> DepthStack {
+        DepthStack {
+            len: 0,
+            low: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, object: bool) {
+        let bit = u64::from(object);
+        if self.len < 64 {
+            self.low = (self.low & !(1 << self.len)) | (bit << self.len);
+        } else {
+            let i = self.len - 64;
+            let (word, shift) = (i / 64, i % 64);
+            if word == self.spill.len() {
+                self.spill.push(0);
+            }
+            if let Some(w) = self.spill.get_mut(word) {
+                *w = (*w & !(1 << shift)) | (bit << shift);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The kind of the innermost open container (`None` at top level).
+    fn top_is_object(&self) -> Option<bool> {
+        let i = self.len.checked_sub(1)?;
+        if i < 64 {
+            Some(self.low >> i & 1 == 1)
+        } else {
+            let i = i - 64;
+            self.spill.get(i / 64).map(|w| w >> (i % 64) & 1 == 1)
+        }
+    }
+
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+}
+
+/// What the validator expects next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Any value.
+    Value,
+    /// A value or `]` (just after `[`).
+    ValueOrClose,
+    /// A key (after `,` in an object).
+    Key,
+    /// A key or `}` (just after `{`).
+    KeyOrClose,
+    /// `,` or the close of the enclosing container, or the end at top level.
+    AfterValue,
+}
+
+/// Checks that `doc` is exactly one JSON value surrounded by optional whitespace.
+/// Iterative: nesting depth costs one bit of heap per level, never call stack.
+pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
+    let mut stack = DepthStack::new();
+    let mut expect = Expect::Value;
+    let mut pos = skip_ws(doc, 0);
+    let top = match doc.get(pos) {
+        Some(b'{') => Kind::Object,
+        Some(b'[') => Kind::Array,
+        Some(b'"') => Kind::String,
+        Some(b't' | b'f') => Kind::Bool,
+        Some(b'n') => Kind::Null,
+        Some(_) => Kind::Number,
+        None => return Err(ScanError::at(ErrorKind::Empty, pos)),
+    };
+    loop {
+        pos = skip_ws(doc, pos);
+        let Some(&b) = doc.get(pos) else {
+            return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+        };
+        match expect {
+            Expect::Value | Expect::ValueOrClose => {
+                if b == b']' && expect == Expect::ValueOrClose {
+                    stack.pop();
+                    pos += 1;
+                    expect = Expect::AfterValue;
+                } else {
+                    match b {
+                        b'{' => {
+                            stack.push(true);
+                            pos += 1;
+                            expect = Expect::KeyOrClose;
+                            continue;
+                        }
+                        b'[' => {
+                            stack.push(false);
+                            pos += 1;
+                            expect = Expect::ValueOrClose;
+                            continue;
+                        }
+                        b'"' => pos = string_end::<true>(doc, pos)? + 1,
+                        b'-' | b'0'..=b'9' => pos = number_end(doc, pos)?,
+                        b't' => pos = literal_end(doc, pos, b"true")?,
+                        b'f' => pos = literal_end(doc, pos, b"false")?,
+                        b'n' => pos = literal_end(doc, pos, b"null")?,
+                        _ => return Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)),
+                    }
+                    expect = Expect::AfterValue;
+                }
+            }
+            Expect::Key | Expect::KeyOrClose => {
+                if b == b'}' && expect == Expect::KeyOrClose {
+                    stack.pop();
+                    pos += 1;
+                    expect = Expect::AfterValue;
+                } else if b == b'"' {
+                    pos = skip_ws(doc, string_end::<true>(doc, pos)? + 1);
+                    match doc.get(pos) {
+                        Some(b':') => pos += 1,
+                        Some(&other) => {
+                            return Err(ScanError::at(ErrorKind::UnexpectedByte(other), pos))
+                        }
+                        None => return Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+                    }
+                    expect = Expect::Value;
+                    continue;
+                } else {
+                    return Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos));
+                }
+            }
+            Expect::AfterValue => {}
+        }
+        if expect != Expect::AfterValue {
+            continue;
+        }
+        // After a value: finished at top level, else `,` or the matching close
+        // (which completes the enclosing value, so the loop goes on).
+        loop {
+            let Some(in_object) = stack.top_is_object() else {
+                let end = skip_ws(doc, pos);
+                return match doc.get(end) {
+                    None => Ok(top),
+                    Some(_) => Err(ScanError::at(ErrorKind::TrailingData, end)),
+                };
+            };
+            pos = skip_ws(doc, pos);
+            match (doc.get(pos), in_object) {
+                (Some(b','), true) => expect = Expect::Key,
+                (Some(b','), false) => expect = Expect::Value,
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    stack.pop();
+                    pos += 1;
+                    continue;
+                }
+                (Some(&other), _) => {
+                    return Err(ScanError::at(ErrorKind::UnexpectedByte(other), pos))
+                }
+                (None, _) => return Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+            }
+            pos += 1;
+            break;
+        }
+    }
+}
+
+/// The end (exclusive) and kind of the value starting at `pos` (no leading
+/// whitespace). Containers are skipped with a bracket counter, so this is cheap
+/// and depth-independent; it assumes [`validate`] accepted the document and only
+/// guarantees not to panic (and to report truncation) otherwise.
+pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
+    let Some(&first) = doc.get(pos) else {
+        return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+    };
+    let kind = match first {
+        b'{' => Kind::Object,
+        b'[' => Kind::Array,
+        b'"' => return Ok((string_end::<false>(doc, pos)? + 1, Kind::String)),
+        b'-' | b'0'..=b'9' => return Ok((number_end(doc, pos)?, Kind::Number)),
+        b't' => return Ok((literal_end(doc, pos, b"true")?, Kind::Bool)),
+        b'f' => return Ok((literal_end(doc, pos, b"false")?, Kind::Bool)),
+        b'n' => return Ok((literal_end(doc, pos, b"null")?, Kind::Null)),
+        other => return Err(ScanError::at(ErrorKind::UnexpectedByte(other), pos)),
+    };
+    let mut depth: usize = 0;
+    let mut p = pos;
+    while let Some(&b) = doc.get(p) {
+        match b {
+            b'"' => {
+                p = string_end::<false>(doc, p)?;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Ok((p + 1, kind));
+                }
+            }
+            _ => {}
+        }
+        p += 1;
+    }
+    Err(ScanError::at(ErrorKind::Truncated, doc.len()))
+}
+
+/// A JSON value inside a validated document: its kind and its exact bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Value<'a> {
+    pub kind: Kind,
+    pub bytes: &'a [u8],
+}
+
+impl<'a> Value<'a> {
+    /// The value at the start of `doc` (after whitespace), if `doc` is a validated
+    /// document.
+    pub fn parse_validated(doc: &'a [u8]) -> Result<Value<'a>, ScanError> {
+        let start = skip_ws(doc, 0);
+        let (end, kind) = value_end(doc, start)?;
+        let bytes = doc.get(start..end).unwrap_or_default();
+        Ok(Value { kind, bytes })
+    }
+
+    /// The string's raw contents (between the quotes), if this is a string.
+    pub fn as_raw_str(&self) -> Option<RawStr<'a>> {
+        if self.kind != Kind::String {
+            return None;
+        }
+        let inner = self.bytes.get(1..self.bytes.len().checked_sub(1)?)?;
+        Some(RawStr { raw: inner })
+    }
+
+    /// The decoded string, if this is a string that decodes.
+    pub fn decode_str(&self) -> Option<Cow<'a, str>> {
+        self.as_raw_str()?.decode().ok()
+    }
+
+    /// The members of this object (`None` if it is not one).
+    pub fn members(&self) -> Option<Members<'a>> {
+        (self.kind == Kind::Object).then_some(Members {
+            doc: self.bytes,
+            pos: 1,
+            done: false,
+        })
+    }
+
+    /// The elements of this array (`None` if it is not one).
+    pub fn elements(&self) -> Option<Elements<'a>> {
+        (self.kind == Kind::Array).then_some(Elements {
+            doc: self.bytes,
+            pos: 1,
+            done: false,
+        })
+    }
+}
+
+/// A JSON string's raw bytes between the quotes, escapes not yet decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    pub raw: &'a [u8],
+}
+
+impl<'a> RawStr<'a> {
+    /// Compares the raw (undecoded) bytes. Keys are matched this way: a key written
+    /// with needless escapes (`"\u0065ventName"`) is not the key `eventName` here,
+    /// which keeps key matching and the byte-level prefilter in agreement.
+    #[inline]
+    pub fn is(&self, text: &str) -> bool {
+        self.raw == text.as_bytes()
+    }
+
+    /// Decodes escapes; borrowed when there are none.
+    pub fn decode(&self) -> Result<Cow<'a, str>, ScanError> {
+        decode_string(self.raw)
+    }
+}
+
+/// Iterator over the members of one object of a validated document, in order.
+/// Yields `Err` (once, then ends) only if the document was not validated.
+pub struct Members<'a> {
+    doc: &'a [u8],
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Result<(RawStr<'a>, Value<'a>), ScanError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = self.step();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+}
+
+impl<'a> Members<'a> {
+    fn step(&mut self) -> Option<Result<(RawStr<'a>, Value<'a>), ScanError>> {
+        let doc = self.doc;
+        let mut pos = skip_ws(doc, self.pos);
+        match doc.get(pos) {
+            Some(b'}') | None => return None,
+            Some(b',') => pos = skip_ws(doc, pos + 1),
+            Some(_) => {}
+        }
+        if doc.get(pos) != Some(&b'"') {
+            let b = doc.get(pos).copied().unwrap_or(0);
+            return Some(Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)));
+        }
+        let close = match string_end::<false>(doc, pos) {
+            Ok(end) => end,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = RawStr {
+            raw: doc.get(pos + 1..close).unwrap_or_default(),
+        };
+        pos = skip_ws(doc, close + 1);
+        if doc.get(pos) != Some(&b':') {
+            let b = doc.get(pos).copied().unwrap_or(0);
+            return Some(Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)));
+        }
+        let start = skip_ws(doc, pos + 1);
+        let (end, kind) = match value_end(doc, start) {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e)),
+        };
+        self.pos = end;
+        let bytes = doc.get(start..end).unwrap_or_default();
+        Some(Ok((key, Value { kind, bytes })))
+    }
+}
+
+/// Iterator over the elements of one array of a validated document, in order.
+pub struct Elements<'a> {
+    doc: &'a [u8],
+    pos: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Result<Value<'a>, ScanError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let doc = self.doc;
+        let mut pos = skip_ws(doc, self.pos);
+        match doc.get(pos) {
+            Some(b']') | None => {
+                self.done = true;
+                return None;
+            }
+            Some(b',') => pos = skip_ws(doc, pos + 1),
+            Some(_) => {}
+        }
+        match value_end(doc, pos) {
+            Ok((end, kind)) => {
+                self.pos = end;
+                let bytes = doc.get(pos..end).unwrap_or_default();
+                Some(Ok(Value { kind, bytes }))
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// Decodes the raw contents of a JSON string (between the quotes): borrowed when
+/// there is no backslash, else unescaped into a new `String`. `\uXXXX` surrogate
+/// pairs combine; a lone surrogate, a bad escape or invalid UTF-8 is an error.
+pub fn decode_string(raw: &[u8]) -> Result<Cow<'_, str>, ScanError> {
+    let Some(first_escape) = raw.iter().position(|&b| b == b'\\') else {
+        return std::str::from_utf8(raw)
+            .map(Cow::Borrowed)
+            .map_err(|e| ScanError::at(ErrorKind::InvalidUtf8, e.valid_up_to()));
+    };
+    let mut out = String::with_capacity(raw.len());
+    let mut pos = 0;
+    let mut next_escape = Some(first_escape);
+    while let Some(esc) = next_escape {
+        let plain = raw.get(pos..esc).unwrap_or_default();
+        let plain = std::str::from_utf8(plain)
+            .map_err(|e| ScanError::at(ErrorKind::InvalidUtf8, pos + e.valid_up_to()))?;
+        out.push_str(plain);
+        let Some(&e) = raw.get(esc + 1) else {
+            return Err(ScanError::at(ErrorKind::Truncated, raw.len()));
+        };
+        pos = esc + 2;
+        let c = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let high = hex4(raw, esc + 2)?;
+                pos = esc + 6;
+                match high {
+                    0xD800..=0xDBFF => {
+                        // Must be followed by `\uDC00`–`\uDFFF`.
+                        if raw.get(pos..pos + 2) != Some(b"\\u") {
+                            return Err(ScanError::at(ErrorKind::LoneSurrogate, esc));
+                        }
+                        let low = hex4(raw, pos + 2)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(ScanError::at(ErrorKind::LoneSurrogate, esc));
+                        }
+                        pos += 6;
+                        let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                        char::from_u32(code).ok_or(ScanError::at(ErrorKind::LoneSurrogate, esc))?
+                    }
+                    0xDC00..=0xDFFF => return Err(ScanError::at(ErrorKind::LoneSurrogate, esc)),
+                    _ => {
+                        char::from_u32(high).ok_or(ScanError::at(ErrorKind::InvalidEscape, esc))?
+                    }
+                }
+            }
+            _ => return Err(ScanError::at(ErrorKind::InvalidEscape, esc)),
+        };
+        out.push(c);
+        next_escape = raw
+            .get(pos..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+            .map(|i| pos + i);
+    }
+    let tail = raw.get(pos..).unwrap_or_default();
+    let tail = std::str::from_utf8(tail)
+        .map_err(|e| ScanError::at(ErrorKind::InvalidUtf8, pos + e.valid_up_to()))?;
+    out.push_str(tail);
+    Ok(Cow::Owned(out))
+}
+
+/// Four hex digits at `pos` as a number.
+fn hex4(raw: &[u8], pos: usize) -> Result<u32, ScanError> {
+    let digits = raw
+        .get(pos..pos + 4)
+        .ok_or(ScanError::at(ErrorKind::Truncated, raw.len()))?;
+    let mut value = 0u32;
+    for &d in digits {
+        let v = (d as char)
+            .to_digit(16)
+            .ok_or(ScanError::at(ErrorKind::InvalidEscape, pos))?;
+        value = value * 16 + v;
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(doc: &[u8]) -> ErrorKind {
+        match validate(doc) {
+            Err(e) => e.kind,
+            Ok(kind) => unreachable!("accepted {:?} as {kind:?}", String::from_utf8_lossy(doc)),
+        }
+    }
+
+    #[test]
+    fn accepts_valid_documents() {
+        for (doc, kind) in [
+            (&b"{}"[..], Kind::Object),
+            (b" \r\n\t{ } \r\n", Kind::Object),
+            (b"[]", Kind::Array),
+            (b"[1,-0,0.5,1e9,-2.5E-3,1E+2]", Kind::Array),
+            (b"\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"", Kind::String),
+            (b"{\"a\":{\"b\":[true,false,null,{}]},\"c\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}", Kind::Object),
+            (b"123456789012345678901234567890e999999", Kind::Number),
+            (b"null", Kind::Null),
+            (b"{\"a\":1,\"a\":2}", Kind::Object),
+        ] {
+            assert_eq!(validate(doc), Ok(kind), "{:?}", String::from_utf8_lossy(doc));
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_documents() {
+        assert_eq!(err(b""), ErrorKind::Empty);
+        assert_eq!(err(b"   "), ErrorKind::Empty);
+        assert_eq!(err(b"{\"a\":1"), ErrorKind::Truncated);
+        assert_eq!(err(b"{\"a\":\"abc"), ErrorKind::Truncated);
+        assert_eq!(err(b"{\"a\":tru"), ErrorKind::Truncated);
+        assert_eq!(err(b"{\"a\""), ErrorKind::Truncated);
+        assert_eq!(err(b"[1,2"), ErrorKind::Truncated);
+        assert_eq!(err(b"{\"a\":1}}"), ErrorKind::TrailingData);
+        assert_eq!(err(b"{} {}"), ErrorKind::TrailingData);
+        assert_eq!(err(b"{\"a\":1,}"), ErrorKind::UnexpectedByte(b'}'));
+        assert_eq!(err(b"[1,]"), ErrorKind::UnexpectedByte(b']'));
+        assert_eq!(err(b"{\"a\" 1}"), ErrorKind::UnexpectedByte(b'1'));
+        assert_eq!(err(b"{a:1}"), ErrorKind::UnexpectedByte(b'a'));
+        assert_eq!(err(b"[1}"), ErrorKind::UnexpectedByte(b'}'));
+        assert_eq!(err(b"{\"a\":1]"), ErrorKind::UnexpectedByte(b']'));
+        assert_eq!(err(b"{\"a\":01}"), ErrorKind::UnexpectedByte(b'1'));
+        assert_eq!(err(b"[1.]"), ErrorKind::InvalidNumber);
+        assert_eq!(err(b"[1e]"), ErrorKind::InvalidNumber);
+        assert_eq!(err(b"[-]"), ErrorKind::InvalidNumber);
+        assert_eq!(err(b"[+1]"), ErrorKind::UnexpectedByte(b'+'));
+        assert_eq!(err(b"[nul]"), ErrorKind::UnexpectedByte(b'n'));
+        assert_eq!(err(b"[\"\\x\"]"), ErrorKind::InvalidEscape);
+        assert_eq!(err(b"[\"\\u12g4\"]"), ErrorKind::InvalidEscape);
+        assert_eq!(err(b"[\"a\tb\"]"), ErrorKind::ControlInString);
+        assert_eq!(err(b"[\"a\0b\"]"), ErrorKind::ControlInString);
+        assert_eq!(err(b"{\"a\":1}\0"), ErrorKind::TrailingData);
+        assert_eq!(err(b"\xef\xbb\xbf{}"), ErrorKind::UnexpectedByte(0xef));
+        // Invalid UTF-8: a lone continuation byte, a truncated sequence, an overlong
+        // encoding, a UTF-16 surrogate encoded in UTF-8, non-ASCII outside a string.
+        assert_eq!(err(b"[\"a\x80\"]"), ErrorKind::InvalidUtf8);
+        assert_eq!(err(b"[\"\xe2\x82\"]"), ErrorKind::InvalidUtf8);
+        assert_eq!(err(b"[\"\xc0\xaf\"]"), ErrorKind::InvalidUtf8);
+        assert_eq!(err(b"[\"\xed\xa0\x80\"]"), ErrorKind::InvalidUtf8);
+        assert_eq!(err(b"[\xc3\xa9]"), ErrorKind::UnexpectedByte(0xc3));
+        // A long string whose bad byte sits past the word-at-a-time fast path.
+        let mut long = b"[\"".to_vec();
+        long.extend_from_slice(&[b'x'; 37]);
+        long.push(0x01);
+        long.extend_from_slice(b"\"]");
+        assert_eq!(
+            validate(&long).map_err(|e| (e.kind, e.offset)),
+            Err((ErrorKind::ControlInString, 39))
+        );
+    }
+
+    #[test]
+    fn crlf_between_tokens_is_whitespace() {
+        assert_eq!(validate(b"{\r\n\"a\"\r\n:\r\n1\r\n}\r\n"), Ok(Kind::Object));
+    }
+
+    #[test]
+    fn depth_100k_without_stack_growth() {
+        let run = || {
+            let depth = 100_000;
+            let mut doc = Vec::with_capacity(depth * 6 + 10);
+            for _ in 0..depth {
+                doc.extend_from_slice(b"{\"a\":[");
+            }
+            doc.extend_from_slice(b"1");
+            for _ in 0..depth {
+                doc.extend_from_slice(b"]}");
+            }
+            let ok = validate(&doc) == Ok(Kind::Object);
+            let skipped = value_end(&doc, 0) == Ok((doc.len(), Kind::Object));
+            // One bracket short: truncated, still no recursion.
+            let truncated =
+                validate(doc.get(..doc.len() - 1).unwrap_or_default()).map_err(|e| e.kind);
+            // A mismatched close deep inside is found.
+            let mut bad = doc.clone();
+            if let Some(b) = bad.get_mut(depth * 6 + 1) {
+                *b = b'}';
+            }
+            (ok, skipped, truncated, validate(&bad).map_err(|e| e.kind))
+        };
+        let result = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(run)
+            .map(|h| h.join());
+        let Ok(Ok((ok, skipped, truncated, bad))) = result else {
+            unreachable!("validator thread failed (stack overflow?)");
+        };
+        assert!(ok);
+        assert!(skipped);
+        assert_eq!(truncated, Err(ErrorKind::Truncated));
+        assert_eq!(bad, Err(ErrorKind::UnexpectedByte(b'}')));
+    }
+
+    #[test]
+    fn walks_members_and_elements() {
+        let doc = br#" {"a" : "x\"y", "b":{"c":[1,{"d":"]}"}]}, "e":[true , null,"s",-1.5e3] } "#;
+        assert_eq!(validate(doc), Ok(Kind::Object));
+        let top = Value::parse_validated(doc).unwrap_or(Value {
+            kind: Kind::Null,
+            bytes: b"",
+        });
+        let members: Vec<_> = top
+            .members()
+            .into_iter()
+            .flatten()
+            .map_while(Result::ok)
+            .collect();
+        let keys: Vec<&[u8]> = members.iter().map(|(k, _)| k.raw).collect();
+        assert_eq!(keys, [&b"a"[..], b"b", b"e"]);
+        let values: Vec<(Kind, &[u8])> = members.iter().map(|(_, v)| (v.kind, v.bytes)).collect();
+        assert_eq!(
+            values,
+            [
+                (Kind::String, &br#""x\"y""#[..]),
+                (Kind::Object, br#"{"c":[1,{"d":"]}"}]}"#),
+                (Kind::Array, br#"[true , null,"s",-1.5e3]"#),
+            ]
+        );
+        let elements: Vec<Kind> = members
+            .get(2)
+            .and_then(|(_, v)| v.elements())
+            .into_iter()
+            .flatten()
+            .map_while(Result::ok)
+            .map(|v| v.kind)
+            .collect();
+        assert_eq!(
+            elements,
+            [Kind::Bool, Kind::Null, Kind::String, Kind::Number]
+        );
+        assert_eq!(
+            members.first().and_then(|(_, v)| v.decode_str()).as_deref(),
+            Some("x\"y")
+        );
+    }
+
+    #[test]
+    fn walkers_on_broken_text_end_without_panicking() {
+        for doc in [
+            &b"{\"a\":"[..],
+            b"{\"a\"",
+            b"{\"a\":[1,2",
+            b"{1:2}",
+            b"{\"a\":\"",
+            b"{\"a\" x",
+        ] {
+            let value = Value {
+                kind: Kind::Object,
+                bytes: doc,
+            };
+            let items: Vec<_> = value.members().into_iter().flatten().collect();
+            assert!(
+                items.last().is_some_and(Result::is_err),
+                "{:?}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+
+    #[test]
+    fn decodes_strings() {
+        fn d(raw: &[u8]) -> Result<Cow<'_, str>, ErrorKind> {
+            decode_string(raw).map_err(|e| e.kind)
+        }
+        assert!(matches!(
+            decode_string(b"plain"),
+            Ok(Cow::Borrowed("plain"))
+        ));
+        assert_eq!(d(b"a\\\"b\\\\c\\/d").as_deref(), Ok("a\"b\\c/d"));
+        assert_eq!(d(b"\\b\\f\\n\\r\\t").as_deref(), Ok("\u{8}\u{c}\n\r\t"));
+        assert_eq!(
+            d(b"caf\\u00e9 \\u20AC").as_deref(),
+            Ok("caf\u{e9} \u{20ac}")
+        );
+        // U+1F600 is the surrogate pair D83D DE00.
+        assert_eq!(d(b"\\ud83d\\ude00!").as_deref(), Ok("\u{1f600}!"));
+        assert_eq!(d(b"\\u0000").as_deref(), Ok("\u{0}"));
+        assert_eq!(d(b"\xc3\xa9\\n").as_deref(), Ok("\u{e9}\n"));
+        assert_eq!(d(b"\\ud83d"), Err(ErrorKind::LoneSurrogate));
+        assert_eq!(d(b"\\ud83dx"), Err(ErrorKind::LoneSurrogate));
+        assert_eq!(d(b"\\ud83d\\u0041"), Err(ErrorKind::LoneSurrogate));
+        assert_eq!(d(b"\\ude00"), Err(ErrorKind::LoneSurrogate));
+        assert_eq!(d(b"\\u12"), Err(ErrorKind::Truncated));
+        assert_eq!(d(b"\\uzzzz"), Err(ErrorKind::InvalidEscape));
+        assert_eq!(d(b"\\q"), Err(ErrorKind::InvalidEscape));
+        assert_eq!(d(b"x\\"), Err(ErrorKind::Truncated));
+        assert_eq!(d(b"\xff"), Err(ErrorKind::InvalidUtf8));
+        assert_eq!(d(b"\\n\xff"), Err(ErrorKind::InvalidUtf8));
+    }
+
+    #[test]
+    fn agrees_with_serde_json_on_generated_documents() {
+        // Mutations of a valid document: whatever validate accepts, serde_json
+        // (a strict RFC 8259 parser, standing in for the router's parser) accepts.
+        let base =
+            br#"{"a":[1,2.5,-3e2,true,null,{"b":"x\u00e9\n\"y"}],"c":{"d":{}},"e":"\u00e9"}"#;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"{}[]\":,.-+eE0123456789 \\utrfnlsa\x80\xc3\xa9\x00";
+        for _ in 0..20_000 {
+            let mut doc = base.to_vec();
+            for _ in 0..(next() % 3 + 1) {
+                let at = (next() as usize) % doc.len();
+                let byte = alphabet
+                    .get((next() as usize) % alphabet.len())
+                    .copied()
+                    .unwrap_or(b' ');
+                match next() % 3 {
+                    0 => doc.insert(at, byte),
+                    1 => {
+                        doc.remove(at);
+                    }
+                    _ => {
+                        if let Some(b) = doc.get_mut(at) {
+                            *b = byte;
+                        }
+                    }
+                }
+            }
+            let ours = validate(&doc).is_ok();
+            let theirs = serde_json::from_slice::<serde_json::Value>(&doc).is_ok();
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&doc));
+        }
+    }
+}
