@@ -466,3 +466,37 @@ fn load_falls_back_to_defaults_with_one_line() {
     assert!(loaded.error.unwrap().message.contains("not UTF-8"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn example_file_parses_and_uncommented_it_still_parses() {
+    let text = include_str!("../vpnrecon.example.toml");
+    assert_eq!(ok(text), Config::default());
+    // Uncomment every `# key = value` line (and continuation lines of lists): the
+    // example's values must all be valid.
+    let mut uncommented = String::new();
+    let mut in_list = false;
+    for line in text.lines() {
+        let body = line.strip_prefix("# ").unwrap_or("");
+        let starts_key = body.split_once(" = ").is_some_and(|(k, _)| {
+            !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        });
+        if starts_key || (in_list && line.starts_with("#  ")) {
+            let code = body.split("  #").next().unwrap_or(body);
+            uncommented.push_str(if starts_key {
+                code
+            } else {
+                line.trim_start_matches('#')
+            });
+            uncommented.push('\n');
+            in_list = code.contains('[') && !code.contains(']') || (in_list && !line.contains(']'));
+        }
+    }
+    let c = ok(&uncommented);
+    assert!(c.vpn_asn(64501).is_some());
+    assert!(c.has_provider("organizations.amazonaws.com"));
+    assert!(c.is_allowlisted(
+        "arn:aws:iam::111122223333:role/security-scanner-1",
+        None,
+        ip("8.8.8.8")
+    ));
+}
