@@ -111,14 +111,23 @@ pub fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// Reads the `index`-th `W`-byte little-endian unsigned integer of `blob`.
+/// Reads the `index`-th `W`-byte (1 to 8) little-endian unsigned integer of `blob`.
 /// `None` when the blob is too short: corrupt tables answer "unknown", never panic.
-#[inline]
+#[inline(always)]
 pub fn read_le<const W: usize>(blob: &[u8], index: usize) -> Option<u64> {
     let start = index.checked_mul(W)?;
-    let bytes = blob.get(start..start.checked_add(W)?)?;
+    let end = start.checked_add(W)?;
+    if end > blob.len() {
+        return None;
+    }
+    // Fast path: one unaligned 8-byte load, masked to W bytes.
+    if let Some(eight) = start.checked_add(8).and_then(|e| blob.get(start..e)) {
+        let value = u64::from_le_bytes(eight.try_into().ok()?);
+        return Some(value & (u64::MAX >> (64 - 8 * W)));
+    }
+    // Near the end of the blob: assemble byte by byte.
     let mut wide = [0u8; 8];
-    for (dst, src) in wide.iter_mut().zip(bytes) {
+    for (dst, src) in wide.iter_mut().zip(blob.get(start..end)?) {
         *dst = *src;
     }
     Some(u64::from_le_bytes(wide))
