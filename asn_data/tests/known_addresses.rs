@@ -78,3 +78,13 @@ fn header_describes_the_source() {
     assert_eq!(h.v6.ranges_read, 103_197);
     assert_eq!(h.v4.overlaps_resolved, 1);
 }
+
+#[test]
+fn the_one_source_overlap_goes_to_the_narrower_range() {
+    // Source rows: 214.95.0.0-215.0.255.255 AS749 and 215.0.0.0-215.1.3.255 AS721.
+    assert_eq!(asn_of("214.95.0.0"), Some(749));
+    assert_eq!(asn_of("214.255.255.255"), Some(749));
+    assert_eq!(asn_of("215.0.0.0"), Some(721));
+    assert_eq!(asn_of("215.0.255.255"), Some(721));
+    assert_eq!(asn_of("215.1.3.255"), Some(721));
+}
