@@ -276,3 +276,278 @@ pub fn normalise_bytes(name: &[u8]) -> &[u8] {
         name
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::visit_events;
+
+    /// The default discovery actions of the detection contract, section 3.
+    const ACTIONS: &[&str] = &[
+        "GetCallerIdentity",
+        "ListUsers",
+        "ListRoles",
+        "ListAccessKeys",
+        "GetAccountSummary",
+        "ListAccountAliases",
+        "ListGroups",
+        "ListMFADevices",
+        "ListBuckets",
+        "DescribeInstances",
+        "DescribeRegions",
+        "DescribeVpcs",
+        "DescribeSecurityGroups",
+        "ListFunctions",
+        "DescribeDBInstances",
+        "DescribeDBSnapshots",
+        "ListTables",
+        "ListKeys",
+        "ListAliases",
+        "DescribeTrails",
+        "LookupEvents",
+        "ListFoundationModels",
+    ];
+
+    fn is_action(name: &[u8]) -> bool {
+        ACTIONS.iter().any(|a| a.as_bytes() == name)
+    }
+
+    fn passes(record: &[u8]) -> bool {
+        may_contain_candidate(record, &is_action)
+    }
+
+    /// The rules' view: some event whose normalised action is configured.
+    fn full_parse_accepts(record: &[u8]) -> bool {
+        let mut any = false;
+        let _ = visit_events(record, &mut |slot| {
+            if let Some(action) = slot.event.action.as_deref() {
+                any |= is_action(normalise_action(action).as_bytes());
+            }
+        });
+        any
+    }
+
+    #[test]
+    fn lambda_suffixes() {
+        assert_eq!(normalise_action("ListFunctions20150331"), "ListFunctions");
+        assert_eq!(normalise_action("GetFunction20150331v2"), "GetFunction");
+        assert_eq!(
+            normalise_action("ListFunctions20150331v12"),
+            "ListFunctions"
+        );
+        assert_eq!(normalise_action("ListFunctions"), "ListFunctions");
+        // Not a 20YYMMDD date, or no name before it, or part of a longer number.
+        assert_eq!(
+            normalise_action("ListFunctions19990331"),
+            "ListFunctions19990331"
+        );
+        assert_eq!(
+            normalise_action("ListFunctions20151331"),
+            "ListFunctions20151331"
+        );
+        assert_eq!(
+            normalise_action("ListFunctions20150300"),
+            "ListFunctions20150300"
+        );
+        assert_eq!(
+            normalise_action("ListFunctions2015033"),
+            "ListFunctions2015033"
+        );
+        assert_eq!(
+            normalise_action("ListFunctions120150331"),
+            "ListFunctions120150331"
+        );
+        assert_eq!(normalise_action("20150331"), "20150331");
+        assert_eq!(normalise_action("ListFunctionsv2"), "ListFunctionsv2");
+        assert_eq!(
+            normalise_action("ListFunctions20150331v"),
+            "ListFunctions20150331v"
+        );
+        assert_eq!(
+            normalise_action("ListFunctions20150331V2"),
+            "ListFunctions20150331V2"
+        );
+        assert_eq!(normalise_action(""), "");
+        assert_eq!(normalise_action("é20150331"), "é");
+    }
+
+    #[test]
+    fn fixture_records() {
+        let benign = include_bytes!("../tests/data/cloudtrail_kms_decrypt.json");
+        let recon = include_bytes!("../tests/data/cloudtrail_describe_instances.json");
+        assert!(!passes(benign));
+        assert!(passes(recon));
+    }
+
+    #[test]
+    fn every_shape_with_a_discovery_action_passes() {
+        let shapes: &[&[u8]] = &[
+            br#"{"eventName":"ListUsers"}"#,
+            br#"{"eventName" :	"ListUsers"}"#,
+            b"{\"eventName\"\r\n:\r\n\"ListUsers\"}",
+            br#"{"Records":[{"eventName":"GetObject"},{"eventName":"ListBuckets"}]}"#,
+            br#"{"detail-type":"AWS API Call via CloudTrail","detail":{"eventName":"ListRoles"}}"#,
+            br#"{"log":"{\"eventName\":\"ListKeys\"}"}"#,
+            br#"{"log":"{\n\t\"eventName\" :\r\n \"ListKeys\"}"}"#,
+            br#"{"message":"{\"Records\":[{\"eventName\":\"ListTables\"}]}"}"#,
+            br#"{"event":{"action":"GetCallerIdentity"}}"#,
+            br#"{"event.action":"GetCallerIdentity"}"#,
+            br#"{"event": {"action" : "GetCallerIdentity"}}"#,
+            br#"{"log":"{\"event.action\":\"ListAliases\"}"}"#,
+            br#"{"eventName":"ListFunctions20150331"}"#,
+            br#"{"eventName":"ListFunctions20150331v2"}"#,
+            // The first eventName is not an action, a later one is.
+            br#"{"x":{"eventName":"GetObject"},"eventName":"ListUsers"}"#,
+            // Escapes in the value or gap: undecidable from bytes, so passed.
+            br#"{"eventName":"List\u0055sers"}"#,
+            br#"{"log":"{\"eventName\":\u0020\"ListUsers\"}"}"#,
+        ];
+        for record in shapes {
+            assert!(
+                full_parse_accepts(record) || record.windows(2).any(|w| w == b"\\u"),
+                "fixture must be a candidate: {}",
+                String::from_utf8_lossy(record)
+            );
+            assert!(passes(record), "{}", String::from_utf8_lossy(record));
+        }
+    }
+
+    #[test]
+    fn common_records_are_rejected() {
+        let rejected: &[&[u8]] = &[
+            br#"{"eventName":"GetObject"}"#,
+            br#"{"Records":[{"eventName":"GetObject"},{"eventName":"PutObject"}]}"#,
+            br#"{"log":"{\"eventName\":\"AssumeRole\"}"}"#,
+            br#"{"event":{"action":"ConsoleLogin"}}"#,
+            br#"{"hello":"world"}"#,
+            // `eventName` as a value, a longer key, a non-string value.
+            br#"{"key":"eventName","eventNames":"ListUsers","eventName":42}"#,
+            b"",
+            b"\"eventName",
+        ];
+        for record in rejected {
+            assert!(!passes(record), "{}", String::from_utf8_lossy(record));
+        }
+    }
+
+    #[test]
+    fn documented_gap_ecs_with_conflicting_event_name() {
+        // See the module docs: the ECS search runs only without any eventName key.
+        let record = br#"{"event":{"action":"ListUsers"},"aws":{"raw":{"eventName":"GetObject"}}}"#;
+        assert!(full_parse_accepts(record));
+        assert!(!passes(record));
+    }
+
+    /// Random records of every shape; the prefilter must never reject one that the
+    /// full parse accepts, and must reject most of those without an action.
+    #[test]
+    fn sound_against_full_parse_on_generated_records() {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let names = [
+            "ListUsers",
+            "GetObject",
+            "ListFunctions20150331",
+            "GetFunction20150331v2",
+            "DescribeInstances",
+            "AssumeRole",
+            "ListBuckets",
+            "PutObject",
+            "List\\u0055sers",
+            "ListKeys\\n",
+            "",
+            "ListFunctions20150331v",
+            "LookupEvents",
+            "Decrypt",
+        ];
+        let spaces = ["", " ", "\t", "\r\n", "  \n "];
+        let (mut accepted, mut negatives, mut rejected_negatives) = (0, 0, 0);
+        for _ in 0..30_000 {
+            let event = |rand: &mut dyn FnMut(usize) -> usize, ecs: bool| -> String {
+                let name = names.get(rand(names.len())).copied().unwrap_or_default();
+                let ws = spaces.get(rand(spaces.len())).copied().unwrap_or_default();
+                let decoy = match rand(5) {
+                    0 => r#""note":"eventName","#.to_owned(),
+                    1 => r#""eventNames":"ListUsers","#.to_owned(),
+                    2 => r#""requestParameters":{"actionable":"ListRoles","x":[1,{"y":null}]},"#
+                        .to_owned(),
+                    3 => r#""eventName":7,"#.to_owned(),
+                    _ => String::new(),
+                };
+                if ecs {
+                    let message = if rand(2) == 0 {
+                        // Elastic keeps the original line consistent with event.action.
+                        format!(
+                            r#","message":"{{\"eventName\":\"{}\"}}""#,
+                            name.replace('\\', "\\\\").replace('"', "\\\"")
+                        )
+                    } else {
+                        String::new()
+                    };
+                    match rand(2) {
+                        0 => format!(
+                            r#"{{"@timestamp":"t",{decoy}"event":{{"kind":"event","action"{ws}:{ws}"{name}"}}{message}}}"#
+                        ),
+                        _ => format!(
+                            r#"{{{decoy}"event.action"{ws}:{ws}"{name}","cloud.region":"r"{message}}}"#
+                        ),
+                    }
+                } else {
+                    format!(
+                        r#"{{{decoy}"eventVersion":"1.08","eventName"{ws}:{ws}"{name}","eventSource":"s"}}"#
+                    )
+                }
+            };
+            let ecs = rand(4) == 0;
+            let inner = match rand(3) {
+                0 if !ecs => {
+                    let n = rand(4);
+                    let events: Vec<String> = (0..n).map(|_| event(&mut rand, false)).collect();
+                    format!(r#"{{"Records":[{}]}}"#, events.join(","))
+                }
+                1 if !ecs => format!(
+                    r#"{{"detail-type":"AWS API Call via CloudTrail","detail":{}}}"#,
+                    event(&mut rand, false)
+                ),
+                _ => event(&mut rand, ecs),
+            };
+            let record = match rand(3) {
+                0 => {
+                    // Wrapped: JSON-escape the inner text; whitespace may become \n.
+                    let escaped = inner
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n")
+                        .replace('\r', "\\r")
+                        .replace('\t', "\\t");
+                    let key = if rand(2) == 0 { "log" } else { "message" };
+                    format!(r#"{{"time":"x","{key}":"{escaped}"}}"#)
+                }
+                _ => inner,
+            };
+            let bytes = record.as_bytes();
+            let full = full_parse_accepts(bytes);
+            let quick = passes(bytes);
+            assert!(!full || quick, "unsound: {record}");
+            accepted += usize::from(full);
+            if !full && !record.contains("\\\\u") && !record.contains("\\u") {
+                negatives += 1;
+                rejected_negatives += usize::from(!quick);
+            }
+        }
+        assert!(
+            accepted > 5_000,
+            "generator too weak: {accepted} candidates"
+        );
+        // Records with decoys may pass, but most negatives must be rejected.
+        assert!(
+            rejected_negatives * 10 > negatives * 7,
+            "{rejected_negatives}/{negatives}"
+        );
+    }
+}

@@ -459,3 +459,334 @@ pub fn ecs_event(object: Value<'_>) -> Event<'_> {
     }
     c.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (index in `Records`, action) of each event.
+    type Seen = Vec<(Option<usize>, Option<String>)>;
+
+    /// The shape of a record and its events.
+    fn events(record: &[u8]) -> Result<(Shape, Seen), Malformed> {
+        let mut seen = Vec::new();
+        let shape = visit_events(record, &mut |slot| {
+            seen.push((slot.index, slot.event.action.as_deref().map(str::to_owned)));
+        })?;
+        Ok((shape, seen))
+    }
+
+    fn one(record: &[u8]) -> Event<'static> {
+        let mut found = Vec::new();
+        let _ = visit_events(record, &mut |slot| found.push(owned(slot.event)));
+        assert_eq!(found.len(), 1, "{}", String::from_utf8_lossy(record));
+        found.pop().unwrap_or_default()
+    }
+
+    fn owned(e: &Event<'_>) -> Event<'static> {
+        let o = |t: &Option<Text<'_>>| t.as_deref().map(|s| Cow::Owned(s.to_owned()));
+        Event {
+            action: o(&e.action),
+            provider: o(&e.provider),
+            time: o(&e.time),
+            source_ip: o(&e.source_ip),
+            error_code: o(&e.error_code),
+            arn: o(&e.arn),
+            identity_type: o(&e.identity_type),
+            access_key_id: o(&e.access_key_id),
+            user_name: o(&e.user_name),
+            role_name: o(&e.role_name),
+            account_id: o(&e.account_id),
+            region: o(&e.region),
+            user_agent: o(&e.user_agent),
+            ecs_outcome: e.ecs_outcome,
+        }
+    }
+
+    use std::borrow::Cow;
+
+    fn text(s: &str) -> Option<Text<'static>> {
+        Some(Cow::Owned(s.to_owned()))
+    }
+
+    const ASSUMED: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:i-0abc1234def567890","arn":"arn:aws:sts::111122223333:assumed-role/web-role/i-0abc1234def567890","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/web-role","accountId":"111122223333","userName":"web-role"},"attributes":{"creationDate":"2026-06-01T11:00:00Z","mfaAuthenticated":"false"}}},"eventTime":"2026-06-01T12:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0","errorCode":"Client.UnauthorizedOperation","requestParameters":{"instancesSet":{},"filterSet":{}},"responseElements":null,"recipientAccountId":"444455556666"}"#;
+
+    #[test]
+    fn raw_event_fields() {
+        let e = one(ASSUMED.as_bytes());
+        let expected = Event {
+            action: text("DescribeInstances"),
+            provider: text("ec2.amazonaws.com"),
+            time: text("2026-06-01T12:00:00Z"),
+            source_ip: text("198.51.100.7"),
+            error_code: text("Client.UnauthorizedOperation"),
+            arn: text("arn:aws:sts::111122223333:assumed-role/web-role/i-0abc1234def567890"),
+            identity_type: text("AssumedRole"),
+            access_key_id: text("ASIAEXAMPLE"),
+            // Session issuer's userName: the role, as Elastic's user.name.
+            user_name: text("web-role"),
+            role_name: text("web-role"),
+            // userIdentity.accountId wins over recipientAccountId.
+            account_id: text("111122223333"),
+            region: text("eu-west-1"),
+            user_agent: text("aws-cli/2.15.0"),
+            ecs_outcome: None,
+        };
+        assert_eq!(e, expected);
+        assert_eq!(e.outcome(), Outcome::Failure);
+    }
+
+    #[test]
+    fn iam_user_fallbacks() {
+        let e = one(
+            br#"{"eventName":"ListUsers","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","userName":"alice"},"recipientAccountId":"111122223333"}"#,
+        );
+        assert_eq!(e.user_name, text("alice"));
+        assert_eq!(e.role_name, None);
+        assert_eq!(e.account_id, text("111122223333"));
+        assert_eq!(e.outcome(), Outcome::Success);
+    }
+
+    #[test]
+    fn escaped_values_are_decoded() {
+        let e = one(br#"{"eventName":"List\u0055sers","userAgent":"a \"quoted\" agent"}"#);
+        assert_eq!(e.action, text("ListUsers"));
+        assert_eq!(e.user_agent, text("a \"quoted\" agent"));
+        // Undecodable (lone surrogate) or non-string values count as missing.
+        let e = one(br#"{"eventName":"\ud800","eventSource":42}"#);
+        assert_eq!((e.action, e.provider), (None, None));
+    }
+
+    #[test]
+    fn duplicate_keys_first_wins() {
+        let e = one(
+            br#"{"eventName":"ListUsers","eventName":"GetObject","userIdentity":{"arn":"a1"},"userIdentity":{"arn":"a2"}}"#,
+        );
+        assert_eq!(e.action, text("ListUsers"));
+        assert_eq!(e.arn, text("a1"));
+        // First occurrence wins even when it is not a string.
+        let e = one(
+            br#"{"eventSource":"s3.amazonaws.com","eventName":null,"eventName":"ListBuckets"}"#,
+        );
+        assert_eq!(e.action, None);
+    }
+
+    #[test]
+    fn batch_shape() {
+        let record =
+            br#"{"Records":[{"eventName":"ListUsers"},7,{"eventName":"GetObject"},null,{}]}"#;
+        assert_eq!(
+            events(record),
+            Ok((
+                Shape::Batch,
+                vec![
+                    (Some(0), Some("ListUsers".to_owned())),
+                    (Some(2), Some("GetObject".to_owned())),
+                    (Some(4), None),
+                ]
+            ))
+        );
+        assert_eq!(events(br#"{"Records":[]}"#), Ok((Shape::Batch, vec![])));
+        // Not an array: not a batch.
+        assert_eq!(events(br#"{"Records":{}}"#), Ok((Shape::Unknown, vec![])));
+    }
+
+    #[test]
+    fn batch_of_100k_is_linear() {
+        let mut record = b"{\"Records\":[".to_vec();
+        for i in 0..100_000 {
+            if i > 0 {
+                record.push(b',');
+            }
+            record.extend_from_slice(br#"{"eventName":"ListKeys","userIdentity":{"arn":"x"}}"#);
+        }
+        record.extend_from_slice(b"]}");
+        let mut count = 0usize;
+        let mut last = None;
+        let shape = visit_events(&record, &mut |slot| {
+            count += 1;
+            last = slot.index;
+        });
+        assert_eq!(shape, Ok(Shape::Batch));
+        assert_eq!((count, last), (100_000, Some(99_999)));
+    }
+
+    #[test]
+    fn eventbridge_shape() {
+        let record = br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.iam","detail":{"eventName":"ListRoles","eventSource":"iam.amazonaws.com"}}"#;
+        assert_eq!(
+            events(record),
+            Ok((
+                Shape::EventBridge,
+                vec![(None, Some("ListRoles".to_owned()))]
+            ))
+        );
+        let other = br#"{"detail-type":"AWS Console Sign In via CloudTrail","detail":{"eventName":"ConsoleLogin"}}"#;
+        assert_eq!(events(other), Ok((Shape::Unknown, vec![])));
+    }
+
+    #[test]
+    fn wrapped_shapes() {
+        // Escaped JSON text with whitespace (escaped newlines, spaces) inside.
+        let record = br#"{"log":"{\n  \"eventName\" : \"ListBuckets\",\r\n \"eventSource\":\"s3.amazonaws.com\"}\n","stream":"stdout"}"#;
+        assert_eq!(
+            events(record),
+            Ok((
+                Shape::Wrapped(WrapKey::Log),
+                vec![(None, Some("ListBuckets".to_owned()))]
+            ))
+        );
+        let batch = br#"{"message":"{\"Records\":[{\"eventName\":\"ListKeys\"}]}"}"#;
+        assert_eq!(
+            events(batch),
+            Ok((
+                Shape::Wrapped(WrapKey::Message),
+                vec![(Some(0), Some("ListKeys".to_owned()))]
+            ))
+        );
+        let eb = br#"{"log":"{\"detail-type\":\"AWS API Call via CloudTrail\",\"detail\":{\"eventName\":\"ListTables\"}}"}"#;
+        assert_eq!(
+            events(eb),
+            Ok((
+                Shape::Wrapped(WrapKey::Log),
+                vec![(None, Some("ListTables".to_owned()))]
+            ))
+        );
+        let ecs = br#"{"log":"{\"event\":{\"action\":\"ListAliases\"}}"}"#;
+        assert_eq!(
+            events(ecs),
+            Ok((
+                Shape::Wrapped(WrapKey::Log),
+                vec![(None, Some("ListAliases".to_owned()))]
+            ))
+        );
+        // `log` not JSON, `message` is: message is used.
+        let both = br#"{"log":"plain text","message":"{\"eventName\":\"ListGroups\"}"}"#;
+        assert_eq!(
+            events(both),
+            Ok((
+                Shape::Wrapped(WrapKey::Message),
+                vec![(None, Some("ListGroups".to_owned()))]
+            ))
+        );
+        // Only one level is unwrapped.
+        let twice = br#"{"log":"{\"log\":\"{\\\"eventName\\\":\\\"ListUsers\\\"}\"}"}"#;
+        assert_eq!(events(twice), Ok((Shape::Unknown, vec![])));
+        // Inner text that is invalid JSON, an array, or a JSON string: not an event.
+        for record in [
+            &br#"{"log":"{\"eventName\":"}"#[..],
+            br#"{"log":"[{\"eventName\":\"ListUsers\"}]"}"#,
+            br#"{"log":"\"x\""}"#,
+            br#"{"log":{"eventName":"ListUsers"}}"#,
+        ] {
+            assert_eq!(
+                events(record),
+                Ok((Shape::Unknown, vec![])),
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
+    }
+
+    const ECS_NESTED: &str = r#"{"@timestamp":"2026-06-01T12:00:00.000Z","event":{"action":"GetCallerIdentity","provider":"sts.amazonaws.com","outcome":"failure"},"source":{"ip":"203.0.113.9"},"user":{"name":"deploy"},"cloud":{"account":{"id":"111122223333"},"region":"us-east-1"},"user_agent":{"original":"Boto3/1.34"},"aws":{"cloudtrail":{"user_identity":{"arn":"arn:aws:iam::111122223333:user/deploy","type":"IAMUser","access_key_id":"AKIAEXAMPLE"}}},"message":"{\"eventName\":\"Ignored\"}"}"#;
+
+    const ECS_DOTTED: &str = r#"{"@timestamp":"2026-06-01T12:00:00.000Z","event.action":"GetCallerIdentity","event.provider":"sts.amazonaws.com","event.outcome":"failure","source.ip":"203.0.113.9","user.name":"deploy","cloud.account.id":"111122223333","cloud.region":"us-east-1","user_agent.original":"Boto3/1.34","aws.cloudtrail":{"user_identity.arn":"arn:aws:iam::111122223333:user/deploy","user_identity":{"type":"IAMUser"},"user_identity.access_key_id":"AKIAEXAMPLE"}}"#;
+
+    #[test]
+    fn ecs_nested_and_dotted_agree() {
+        let expected = Event {
+            action: text("GetCallerIdentity"),
+            provider: text("sts.amazonaws.com"),
+            time: text("2026-06-01T12:00:00.000Z"),
+            source_ip: text("203.0.113.9"),
+            error_code: None,
+            arn: text("arn:aws:iam::111122223333:user/deploy"),
+            identity_type: text("IAMUser"),
+            access_key_id: text("AKIAEXAMPLE"),
+            user_name: text("deploy"),
+            role_name: None,
+            account_id: text("111122223333"),
+            region: text("us-east-1"),
+            user_agent: text("Boto3/1.34"),
+            ecs_outcome: Some(Outcome::Failure),
+        };
+        for record in [ECS_NESTED, ECS_DOTTED] {
+            assert_eq!(events(record.as_bytes()).map(|(s, _)| s), Ok(Shape::Ecs));
+            let e = one(record.as_bytes());
+            assert_eq!(e, expected, "{record}");
+            assert_eq!(e.outcome(), Outcome::Failure);
+        }
+    }
+
+    #[test]
+    fn ecs_first_occurrence_wins() {
+        // The dotted key at top level comes first in document order here.
+        let e = one(
+            br#"{"event.action":"ListKeys","event":{"action":"ListUsers","outcome":"success"}}"#,
+        );
+        assert_eq!(e.action, text("ListKeys"));
+        assert_eq!(e.ecs_outcome, Some(Outcome::Success));
+    }
+
+    #[test]
+    fn unknown_and_malformed() {
+        assert_eq!(
+            events(br#"{"hello":"world"}"#),
+            Ok((Shape::Unknown, vec![]))
+        );
+        assert_eq!(events(b"[]").map(|(s, _)| s), Err(Malformed::NotAnObject));
+        assert_eq!(
+            events(b"\"x\"").map(|(s, _)| s),
+            Err(Malformed::NotAnObject)
+        );
+        for bad in [
+            &br#"{"eventName":"ListUsers""#[..],
+            b"{\"eventName\":\"List\xffUsers\"}",
+            b"{\"eventName\":\"List\0Users\"}",
+            b"\xef\xbb\xbf{\"eventName\":\"ListUsers\"}",
+            b"",
+            b"{\"n\":1}{}",
+        ] {
+            assert!(
+                matches!(events(bad), Err(Malformed::Json(_))),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // CRLF line endings and huge numbers are valid JSON.
+        let ok = b"{\r\n\"eventName\":\"ListUsers\",\r\n\"n\":123456789012345678901234567890e99999\r\n}\r\n";
+        assert_eq!(
+            events(ok),
+            Ok((Shape::Raw, vec![(None, Some("ListUsers".to_owned()))]))
+        );
+    }
+
+    #[test]
+    fn deep_nesting_in_a_small_stack() {
+        let run = || {
+            let depth = 100_000;
+            let mut record = b"{\"eventName\":\"ListUsers\",\"x\":".to_vec();
+            record.extend(std::iter::repeat_n(b'[', depth));
+            record.extend(std::iter::repeat_n(b']', depth));
+            record.extend_from_slice(b",\"event\":");
+            record.extend(std::iter::repeat_n(b"{\"a\":".as_slice(), depth).flatten());
+            record.extend_from_slice(b"1");
+            record.extend(std::iter::repeat_n(b'}', depth));
+            record.push(b'}');
+            let mut actions = Vec::new();
+            let shape = visit_events(&record, &mut |slot| {
+                actions.push(slot.event.action.as_deref().map(str::to_owned))
+            });
+            (shape, actions)
+        };
+        let joined = std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(run)
+            .map(|h| h.join());
+        let Ok(Ok((shape, actions))) = joined else {
+            unreachable!("visit thread failed (stack overflow?)");
+        };
+        assert_eq!(shape, Ok(Shape::Raw));
+        assert_eq!(actions, [Some("ListUsers".to_owned())]);
+    }
+}
