@@ -66,9 +66,8 @@ pub unsafe extern "C" fn vpnrecon_alerts(
 /// Version, rules, data provenance, configuration and counters as a JSON object.
 #[no_mangle]
 pub extern "C" fn vpnrecon_info() -> *const u8 {
-    let json = with_engine(|engine| engine.info_json()).unwrap_or_else(|| {
-        String::from("{\"error\":\"vpnrecon engine busy or unavailable\"}")
-    });
+    let json = with_engine(|engine| engine.info_json())
+        .unwrap_or_else(|| String::from("{\"error\":\"vpnrecon engine busy or unavailable\"}"));
     INFO.with(|cell| match cell.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();

@@ -33,15 +33,15 @@ pub fn render(evaluator: &Evaluator, counters: &Counters) -> String {
         Some(table) => {
             let header = table.header();
             out.push_str("{\"source\":");
-            string(&mut out, &header.source);
+            string(&mut out, header.source);
             out.push_str(",\"source_version\":");
-            string(&mut out, &header.source_version);
+            string(&mut out, header.source_version);
             out.push_str(",\"build_date\":");
-            string(&mut out, &header.build_date);
+            string(&mut out, header.build_date);
             let _ = write!(
                 out,
                 ",\"ipv4_entries\":{},\"ipv6_entries\":{},\"asns\":{}}}",
-                header.ipv4_entries, header.ipv6_entries, header.asns
+                header.v4.entries, header.v6.entries, header.asns
             );
         }
         None => out.push_str("null"),

@@ -1,4 +1,13 @@
-//! vpnrecon detection module (the engine lands once its parts compile).
+//! vpnrecon: detects AWS discovery API calls made from VPN and VPN-heavy hosting
+//! networks, inside the log router, one record at a time.
+//!
+//! Read top-down: [`abi`] (how Fluent Bit calls us) → [`prefilter`] (reject the
+//! common record cheaply) → [`record`] (which shape is this record) → [`event`] (the
+//! fields of one event) → [`rules`] (A: new identity, B: workload) → [`state`]
+//! (last-seen and hourly dedup, journalled) → [`output`] (splice `detection`).
+//!
+//! Nothing in this crate may panic or recurse with the nesting depth of its input:
+//! inside the host a trap drops the record being processed.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -6,9 +15,158 @@
     clippy::panic
 )]
 
+pub mod abi;
 pub mod config;
 pub mod event;
+pub mod info;
+pub mod output;
 pub mod prefilter;
 pub mod record;
+pub mod rules;
 pub mod scan;
 pub mod state;
+
+use rules::{Detection, Evaluator};
+
+/// Which entry point the host called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Every record passes; detections are added to the record.
+    Annotate,
+    /// Only records with a detection pass.
+    Alerts,
+}
+
+/// The record time Fluent Bit passes with each record; used when `eventTime` is
+/// missing or unparsable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecordTime {
+    pub sec: u32,
+    pub nsec: u32,
+}
+
+/// What to hand back to the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Return the host's own record bytes (zero copy).
+    Unchanged,
+    /// Return the bytes written to the output buffer.
+    Rewritten,
+    /// Return the empty string: the host drops the record.
+    Drop,
+}
+
+/// Counters reported by `vpnrecon_info`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub records: u64,
+    /// Records that passed the prefilter and were parsed in full.
+    pub parsed: u64,
+    /// Events that met the provider, action and ASN conditions (and exclusions).
+    pub candidates: u64,
+    pub detections_discovery: u64,
+    pub detections_workload: u64,
+    /// Records that were not a JSON object, not UTF-8, or truncated: passed through.
+    pub unparsable: u64,
+    /// Records that gained `source_as` through `enrich_all`.
+    pub enriched: u64,
+}
+
+/// One module instance's detection engine: configuration, state and counters.
+pub struct Engine {
+    evaluator: Evaluator,
+    counters: Counters,
+    /// Scratch space for the detections of one record, reused between records.
+    detections: Vec<Detection>,
+}
+
+impl Engine {
+    /// Loads `vpnrecon.toml` from the pre-opened directory (defaults when absent or
+    /// invalid) and opens the state journal it names.
+    pub fn new() -> Engine {
+        let loaded = config::load();
+        Engine::with_config(loaded)
+    }
+
+    /// An engine for an already loaded configuration; opens state as configured.
+    pub fn with_config(loaded: config::Loaded) -> Engine {
+        let state = state::State::open_configured(&loaded.config);
+        Engine::from_parts(loaded, state)
+    }
+
+    /// An engine over explicit parts (tests give it in-memory or temporary state).
+    pub fn from_parts(loaded: config::Loaded, state: state::State) -> Engine {
+        Engine {
+            evaluator: Evaluator::new(loaded, state),
+            counters: Counters::default(),
+            detections: Vec::new(),
+        }
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Processes one record. On [`Verdict::Rewritten`] the new record is in `out`.
+    pub fn process(
+        &mut self,
+        record: &[u8],
+        time: RecordTime,
+        mode: Mode,
+        out: &mut Vec<u8>,
+    ) -> Verdict {
+        self.counters.records = self.counters.records.wrapping_add(1);
+        let pass = match mode {
+            Mode::Annotate => Verdict::Unchanged,
+            Mode::Alerts => Verdict::Drop,
+        };
+        if !output::looks_like_object(record) {
+            self.counters.unparsable = self.counters.unparsable.wrapping_add(1);
+            return pass;
+        }
+        let enrich = mode == Mode::Annotate && self.evaluator.config().enrich_all;
+        if !enrich && !self.evaluator.prefilter(record) {
+            return pass;
+        }
+        self.counters.parsed = self.counters.parsed.wrapping_add(1);
+        self.detections.clear();
+        let mut enrichment = None;
+        let evaluator = &mut self.evaluator;
+        let detections = &mut self.detections;
+        let counters = &mut self.counters;
+        let shape = record::visit_events(record, &mut |slot| {
+            if enrich && slot.index.is_none() && enrichment.is_none() {
+                enrichment = evaluator.enrichment(slot.event);
+            }
+            if let Some(found) = evaluator.evaluate(slot.index, slot.event, time, counters) {
+                detections.push(found);
+            }
+        });
+        if shape.is_err() {
+            self.counters.unparsable = self.counters.unparsable.wrapping_add(1);
+            return pass;
+        }
+        if self.detections.is_empty() {
+            if let Some(source_as) = enrichment {
+                self.counters.enriched = self.counters.enriched.wrapping_add(1);
+                output::splice(record, "source_as", &source_as, out);
+                return Verdict::Rewritten;
+            }
+            return pass;
+        }
+        let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
+        output::splice(record, "detection", &rendered, out);
+        Verdict::Rewritten
+    }
+
+    /// The `vpnrecon_info` document.
+    pub fn info_json(&self) -> String {
+        info::render(&self.evaluator, &self.counters)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}

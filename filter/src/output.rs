@@ -90,7 +90,11 @@ fn render_one(out: &mut String, d: &Detection, config_error: Option<&ConfigError
     );
     out.push_str("\"source\":{\"ip\":");
     string(out, &c.source_ip.to_string());
-    let _ = write!(out, ",\"as\":{{\"number\":{},\"organization\":{{\"name\":", c.asn);
+    let _ = write!(
+        out,
+        ",\"as\":{{\"number\":{},\"organization\":{{\"name\":",
+        c.asn
+    );
     string(out, &c.organisation);
     out.push_str("}},\"asn_category\":");
     string(out, &c.category);
@@ -242,7 +246,10 @@ mod tests {
     #[test]
     fn times_render_as_utc() {
         // Hand-checked: 2026-06-01T12:34:56Z is 20,605 days and 45,296 s after the epoch.
-        assert_eq!(format_time(20_605 * 86_400 + 45_296), "2026-06-01T12:34:56Z");
+        assert_eq!(
+            format_time(20_605 * 86_400 + 45_296),
+            "2026-06-01T12:34:56Z"
+        );
         assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");

@@ -210,11 +210,7 @@ impl Evaluator {
             category: category.to_owned(),
             action: action.to_owned(),
             provider: provider.to_owned(),
-            outcome: if event.error_code.is_some() {
-                "failure"
-            } else {
-                "success"
-            },
+            outcome: event.outcome().as_str(),
             arn: arn.to_owned(),
             time,
             time_source,
