@@ -340,33 +340,10 @@ fn sorted_unique(items: impl Iterator<Item = String>) -> Vec<String> {
     v
 }
 
-/// `ListFunctions20150331` → `ListFunctions`, `GetFunction20150331v2` →
-/// `GetFunction`: Lambda's API-version suffix (`20YYMMDD`, optionally `vN`).
-pub fn strip_api_version(name: &[u8]) -> &[u8] {
-    let mut end = name.len();
-    // Optional `v` + digits.
-    let digits = name.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    if digits > 0 && end > digits && name.get(end - digits - 1) == Some(&b'v') {
-        end -= digits + 1;
-    }
-    let Some(head) = name.get(..end) else {
-        return name;
-    };
-    let date = head.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    if date < 8 || head.len() <= 8 {
-        return name;
-    }
-    let start = head.len() - 8;
-    match head.get(start..start + 2) {
-        Some(b"20") => head.get(..start).unwrap_or(name),
-        _ => name,
-    }
-}
-
 impl Config {
     /// Is this action (raw or normalised) on the list?
     pub fn has_action(&self, action: &[u8]) -> bool {
-        let name = strip_api_version(action);
+        let name = crate::prefilter::normalise_bytes(action);
         self.actions
             .binary_search_by(|a| a.as_bytes().cmp(name))
             .is_ok()
@@ -838,7 +815,7 @@ fn parser_action(s: &str) -> Result<String, (String, Option<String>)> {
             None,
         ));
     }
-    let base = strip_api_version(s.as_bytes());
+    let base = crate::prefilter::normalise_bytes(s.as_bytes());
     Ok(String::from_utf8_lossy(base).into_owned())
 }
 
@@ -1206,7 +1183,9 @@ mod tests {
 
     #[test]
     fn api_version_suffix() {
-        let strip = |s: &str| String::from_utf8(strip_api_version(s.as_bytes()).to_vec()).unwrap();
+        let strip = |s: &str| {
+            String::from_utf8(crate::prefilter::normalise_bytes(s.as_bytes()).to_vec()).unwrap()
+        };
         assert_eq!(strip("ListFunctions20150331"), "ListFunctions");
         assert_eq!(strip("GetFunction20150331v2"), "GetFunction");
         assert_eq!(strip("ListFunctions"), "ListFunctions");
