@@ -20,10 +20,74 @@ use ipnet::IpNet;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-/// The file looked for, in order: relative (under WASI, the directory the host
-/// pre-opened as `.`; natively, the working directory), then the system location
-/// (reachable under WASI only when the host pre-opens `/etc/vpnrecon`).
-pub const SEARCH_PATHS: [&str; 2] = ["vpnrecon.toml", "/etc/vpnrecon/vpnrecon.toml"];
+/// The configuration file's name, looked for in each pre-opened directory.
+pub const FILE_NAME: &str = "vpnrecon.toml";
+
+/// Where `vpnrecon.toml` is looked for, in order: the file in each directory the
+/// host pre-opened (Fluent Bit's `accessible_paths`, in the order given; natively,
+/// the working directory). Under WASI a path only resolves inside a pre-opened
+/// directory, so these are the only places the module could read.
+pub fn search_paths() -> Vec<String> {
+    crate::abi::preopened_dirs()
+        .iter()
+        .map(|dir| in_dir(dir, FILE_NAME))
+        .collect()
+}
+
+/// `dir/name`; a relative `.` directory gives just `name`, so a host that
+/// pre-opened `.` resolves it whatever its working directory.
+pub fn in_dir(dir: &str, name: &str) -> String {
+    if dir.starts_with('/') {
+        return format!("{}/{name}", dir.trim_end_matches('/'));
+    }
+    match dir.trim_end_matches('/') {
+        "" | "." => name.to_owned(),
+        relative => format!("{relative}/{name}"),
+    }
+}
+
+/// The directory the journal goes to when `state_dir` is left at `.`: where
+/// `vpnrecon.toml` was found, else the first pre-opened directory. Under WASI `.`
+/// only exists if the host pre-opened it (Fluent Bit's default), so a deployment
+/// that pre-opens `/var/lib/vpnrecon` alone still gets persistent state there.
+pub fn default_state_dir(source: &Source) -> String {
+    if let Source::File(path) = source {
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            return if dir.is_empty() {
+                "/".to_owned()
+            } else {
+                dir.to_owned()
+            };
+        }
+        return ".".to_owned();
+    }
+    crate::abi::preopened_dirs()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| ".".to_owned())
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn file_names_join_pre_opened_directories() {
+        assert_eq!(in_dir(".", "vpnrecon.toml"), "vpnrecon.toml");
+        assert_eq!(in_dir("./", "vpnrecon.toml"), "vpnrecon.toml");
+        assert_eq!(in_dir("/", "vpnrecon.toml"), "/vpnrecon.toml");
+        assert_eq!(in_dir("/var/lib/vpnrecon/", "x"), "/var/lib/vpnrecon/x");
+        assert_eq!(in_dir("conf", "x"), "conf/x");
+    }
+
+    #[test]
+    fn state_follows_the_config_file() {
+        let file = |p: &str| default_state_dir(&Source::File(p.to_owned()));
+        assert_eq!(file("/var/lib/vpnrecon/vpnrecon.toml"), "/var/lib/vpnrecon");
+        assert_eq!(file("vpnrecon.toml"), ".");
+        assert_eq!(file("/vpnrecon.toml"), "/");
+    }
+}
 
 /// Contract section 3: the discovery actions.
 pub const DEFAULT_ACTIONS: [&str; 22] = [
@@ -487,10 +551,12 @@ impl Default for Loaded {
     }
 }
 
-/// Finds `vpnrecon.toml` (see [`SEARCH_PATHS`]); on error, prints the one-line
+/// Finds `vpnrecon.toml` (see [`search_paths`]); on error, prints the one-line
 /// message to standard error and falls back to the defaults.
 pub fn load() -> Loaded {
-    load_from(&SEARCH_PATHS, &mut |line| eprintln!("{line}"))
+    let paths = search_paths();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    load_from(&paths, &mut |line| eprintln!("{line}"))
 }
 
 /// [`load`] over explicit candidate paths, with the warning sent to `log`.

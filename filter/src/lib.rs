@@ -89,7 +89,10 @@ impl Engine {
     }
 
     /// An engine for an already loaded configuration; opens state as configured.
-    pub fn with_config(loaded: config::Loaded) -> Engine {
+    pub fn with_config(mut loaded: config::Loaded) -> Engine {
+        if loaded.config.state_dir == "." {
+            loaded.config.state_dir = config::default_state_dir(&loaded.source);
+        }
         let state = state::State::open_configured(&loaded.config);
         Engine::from_parts(loaded, state)
     }
