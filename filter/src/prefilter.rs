@@ -136,24 +136,22 @@ pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -
 /// past it) until `found` returns `true`.
 fn search(text: &[u8], needle: &Needle, found: &mut dyn FnMut(usize) -> bool) {
     let m = needle.pattern.len();
-    let Some(last) = text.len().checked_sub(m) else {
-        return;
-    };
-    let mut i = 0;
-    while i <= last {
-        let pair = match text.get(i + m - 2..i + m) {
-            Some(&[a, b]) => usize::from(a) | usize::from(b) << 8,
-            _ => return,
-        };
+    // `j` is the offset of the window's last byte pair (the window starts at
+    // `j + 2 - m`), so each step is one two-byte load, one table load and an add.
+    let mut j = m - 2;
+    while let Some(&[a, b]) = text.get(j..j + 2) {
+        // A u16 index into a 65,536-entry table: the check folds away.
+        let pair = usize::from(u16::from_le_bytes([a, b]));
         let step = needle.shift.get(pair).copied().unwrap_or(1);
         if step != 0 {
-            i += usize::from(step);
+            j += usize::from(step);
             continue;
         }
-        if text.get(i..i + m) == Some(needle.pattern) && found(i + m) {
+        let start = j + 2 - m;
+        if text.get(start..j + 2) == Some(needle.pattern) && found(j + 2) {
             return;
         }
-        i += needle.after_compare;
+        j += needle.after_compare;
     }
 }
 

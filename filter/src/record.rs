@@ -124,14 +124,26 @@ fn first<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
     }
 }
 
-fn survey(object: Value<'_>) -> TopLevel<'_> {
+/// One walk over the top-level members: notes the shape keys and, at the same time,
+/// collects the raw-event fields into `c` (used only if the record is a raw event),
+/// so the common single-event record is walked once.
+fn survey<'a>(object: Value<'a>, c: &mut Collector<'a>) -> TopLevel<'a> {
     let mut top = TopLevel::default();
     let Some(members) = object.members() else {
         return top;
     };
     for (key, value) in members.map_while(Result::ok) {
+        if let Some(field) = raw_field(key.raw) {
+            top.raw |= matches!(field, Field::Action | Field::Provider);
+            c.set(field, value);
+            continue;
+        }
         match key.raw {
-            b"eventName" | b"eventSource" => top.raw = true,
+            b"userIdentity" => {
+                if let Some(identity) = claim_object(c, Field::UserIdentity, value) {
+                    user_identity(c, identity);
+                }
+            }
             b"Records" => first(&mut top.records, value),
             b"detail-type" => first(&mut top.detail_type, value),
             b"detail" => first(&mut top.detail, value),
@@ -151,12 +163,28 @@ fn survey(object: Value<'_>) -> TopLevel<'_> {
     top
 }
 
+/// The top-level string fields of a raw CloudTrail event.
+fn raw_field(key: &[u8]) -> Option<Field> {
+    Some(match key {
+        b"eventName" => Field::Action,
+        b"eventSource" => Field::Provider,
+        b"eventTime" => Field::Time,
+        b"sourceIPAddress" => Field::SourceIp,
+        b"errorCode" => Field::ErrorCode,
+        b"recipientAccountId" => Field::RecipientAccount,
+        b"awsRegion" => Field::Region,
+        b"userAgent" => Field::UserAgent,
+        _ => return None,
+    })
+}
+
 /// Classifies one object and visits its events; `unwrap` allows one level of
 /// `log` / `message` unwrapping.
 fn visit_object(object: Value<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: bool) -> Shape {
-    let top = survey(object);
+    let mut collector = Collector::default();
+    let top = survey(object, &mut collector);
     if top.raw {
-        let event = raw_event(object);
+        let event = collector.finish();
         visit(EventSlot {
             index: None,
             event: &event,
@@ -329,24 +357,13 @@ pub fn raw_event(object: Value<'_>) -> Event<'_> {
         return c.finish();
     };
     for (key, value) in members.map_while(Result::ok) {
-        let field = match key.raw {
-            b"eventName" => Field::Action,
-            b"eventSource" => Field::Provider,
-            b"eventTime" => Field::Time,
-            b"sourceIPAddress" => Field::SourceIp,
-            b"errorCode" => Field::ErrorCode,
-            b"recipientAccountId" => Field::RecipientAccount,
-            b"awsRegion" => Field::Region,
-            b"userAgent" => Field::UserAgent,
-            b"userIdentity" => {
-                if let Some(identity) = claim_object(&mut c, Field::UserIdentity, value) {
-                    user_identity(&mut c, identity);
-                }
-                continue;
+        if let Some(field) = raw_field(key.raw) {
+            c.set(field, value);
+        } else if key.is("userIdentity") {
+            if let Some(identity) = claim_object(&mut c, Field::UserIdentity, value) {
+                user_identity(&mut c, identity);
             }
-            _ => continue,
-        };
-        c.set(field, value);
+        }
     }
     c.finish()
 }

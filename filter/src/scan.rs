@@ -212,6 +212,31 @@ fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanE
     }
 }
 
+/// The offset of the closing quote of the string opened at `open`, for documents
+/// that [`validate`] accepted (only quotes and backslashes matter); `doc.len()` if
+/// the text ends first. Kept separate from [`string_end`] and inlined because the
+/// walkers call it for every key and string value.
+#[inline(always)]
+fn skip_string(doc: &[u8], open: usize) -> usize {
+    let mut pos = open + 1;
+    loop {
+        while let Some(w) = word_at(doc, pos) {
+            let special = quote_or_backslash(w) & HIGHS;
+            if special != 0 {
+                pos += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            pos += 8;
+        }
+        match doc.get(pos) {
+            Some(b'"') => return pos,
+            Some(b'\\') => pos += 2,
+            Some(_) => pos += 1,
+            None => return doc.len(),
+        }
+    }
+}
+
 /// The end (exclusive) of the number starting at `pos`, per RFC 8259's grammar.
 fn number_end(doc: &[u8], mut pos: usize) -> Result<usize, ScanError> {
     let start = pos;
@@ -457,7 +482,13 @@ pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
     let kind = match first {
         b'{' => Kind::Object,
         b'[' => Kind::Array,
-        b'"' => return Ok((string_end::<false>(doc, pos)? + 1, Kind::String)),
+        b'"' => {
+            let close = skip_string(doc, pos);
+            if close >= doc.len() {
+                return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+            }
+            return Ok((close + 1, Kind::String));
+        }
         b'-' | b'0'..=b'9' => return Ok((number_end(doc, pos)?, Kind::Number)),
         b't' => return Ok((literal_end(doc, pos, b"true")?, Kind::Bool)),
         b'f' => return Ok((literal_end(doc, pos, b"false")?, Kind::Bool)),
@@ -468,9 +499,7 @@ pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
     let mut p = pos;
     while let Some(&b) = doc.get(p) {
         match b {
-            b'"' => {
-                p = string_end::<false>(doc, p)?;
-            }
+            b'"' => p = skip_string(doc, p),
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
@@ -592,10 +621,10 @@ impl<'a> Members<'a> {
             let b = doc.get(pos).copied().unwrap_or(0);
             return Some(Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)));
         }
-        let close = match string_end::<false>(doc, pos) {
-            Ok(end) => end,
-            Err(e) => return Some(Err(e)),
-        };
+        let close = skip_string(doc, pos);
+        if close >= doc.len() {
+            return Some(Err(ScanError::at(ErrorKind::Truncated, doc.len())));
+        }
         let key = RawStr {
             raw: doc.get(pos + 1..close).unwrap_or_default(),
         };
