@@ -1,1 +1,228 @@
-fn main() {}
+//! `vpnrecon`: replay archived CloudTrail through the filter module, export the
+//! module for Fluent Bit, look up addresses, inspect the module, benchmark hosts.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vpnrecon_host::{
+    bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
+    FLUENT_BIT_DEFAULT_STACK,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "vpnrecon",
+    version,
+    about = "Detect AWS discovery calls from VPN ASNs: replay logs through the Fluent Bit filter module"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Replay logs through the module as Fluent Bit would; surviving records as NDJSON.
+    Replay(ReplayArgs),
+    /// Write the embedded module (for Fluent Bit's wasm filter) to PATH.
+    ExportFilter { path: PathBuf },
+    /// Print the ASN (and VPN list category) of each address.
+    Lookup {
+        #[arg(required = true)]
+        ips: Vec<String>,
+    },
+    /// Print the module's vpnrecon_info (version, rules, data provenance, config).
+    Info {
+        #[command(flatten)]
+        module: ModuleArgs,
+    },
+    /// Records/s native vs wasmtime vs WAMR, fuel, cold start, lookup cost, gzip ratio.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct ModuleArgs {
+    /// Configuration file, made visible to the module as ./vpnrecon.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Directory pre-opened for the module as `.` (state lives here). Default: a
+    /// temporary directory, so each run starts with empty state.
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Load this module instead of the embedded one.
+    #[arg(long)]
+    filter: Option<PathBuf>,
+    /// Runtime: wasmtime, wamr (Fluent Bit's interpreter) or native.
+    #[arg(long, default_value = "wasmtime")]
+    host: Backend,
+    /// WAMR stack size in bytes (Fluent Bit `wasm_stack_size`).
+    #[arg(long, default_value_t = FLUENT_BIT_DEFAULT_STACK)]
+    wasm_stack: u32,
+    /// WAMR heap size in bytes (Fluent Bit `wasm_heap_size`).
+    #[arg(long, default_value_t = FLUENT_BIT_DEFAULT_HEAP)]
+    wasm_heap: u32,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// annotate: every record, detections added; alerts: only records with a detection.
+    #[arg(long, default_value = "annotate")]
+    mode: Mode,
+    #[command(flatten)]
+    module: ModuleArgs,
+    /// Make a fresh instance every N records (older Fluent Bit: one per chunk).
+    #[arg(long)]
+    reinstantiate_every: Option<u64>,
+    /// Meter wasmtime fuel and print its distribution per record.
+    #[arg(long)]
+    fuel: bool,
+    /// Hand S3 delivery files over whole instead of one record per event.
+    #[arg(long)]
+    batch: bool,
+    /// Write records here instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// .json, .ndjson, .gz of either, directories, or - for standard input.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vpnrecon: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Replay(args) => run_replay(args),
+        Command::ExportFilter { path } => {
+            let module = vpnrecon_host::try_embedded_module()?;
+            fs::write(&path, module).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} bytes)", path.display(), module.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lookup { ips } => run_lookup(&ips),
+        Command::Info { module } => {
+            let (opts, _dir) = host_options(&module, Mode::Annotate)?;
+            let mut host = vpnrecon_host::open(module.host, &opts)?;
+            let info = host.info()?;
+            let pretty = serde_json::from_str::<serde_json::Value>(&info)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok())
+                .unwrap_or(info);
+            println!("{pretty}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The module's `.`: the given state directory, or a temporary one; the config file
+/// (if any) is copied in as `vpnrecon.toml`, where the module looks for it.
+fn host_options(args: &ModuleArgs, mode: Mode) -> Result<(HostOptions, Option<tempfile::TempDir>)> {
+    let mut opts = HostOptions::new(mode);
+    opts.stack_size = args.wasm_stack;
+    opts.heap_size = args.wasm_heap;
+    if let Some(path) = &args.filter {
+        opts.module =
+            Some(fs::read(path).with_context(|| format!("reading module {}", path.display()))?);
+    }
+    let (dir, temp) = match &args.state_dir {
+        Some(dir) => {
+            fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            (dir.clone(), None)
+        }
+        None => {
+            let temp = tempfile::tempdir().context("creating a temporary state directory")?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    if let Some(config) = &args.config {
+        let text = fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+        let target = dir.join("vpnrecon.toml");
+        if fs::canonicalize(config).ok() != fs::canonicalize(&target).ok() {
+            fs::write(&target, text).with_context(|| format!("writing {}", target.display()))?;
+        }
+    }
+    opts.dir = Some(dir);
+    Ok((opts, temp))
+}
+
+fn run_replay(args: ReplayArgs) -> Result<ExitCode> {
+    let (mut host, _temp) = host_options(&args.module, args.mode)?;
+    host.reinstantiate_every = args.reinstantiate_every;
+    host.fuel = args.fuel;
+    if args.fuel && args.module.host != Backend::Wasmtime {
+        bail!("--fuel needs --host wasmtime (fuel is wasmtime's instruction meter)");
+    }
+    let mut opts = ReplayOptions::new(args.module.host, host);
+    opts.batch = args.batch;
+    let mut out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(BufWriter::new(
+            fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(std::io::stdout().lock())),
+    };
+    let report = replay(&args.paths, &opts, &mut out)?;
+    drop(out);
+    eprint!("{}", report.summary.render());
+    if args.fuel && !report.fuel.is_empty() {
+        let (median, p90) = bench::median_p90(&report.fuel);
+        eprintln!("  fuel per record: median {median}, p90 {p90}");
+    }
+    if report.summary.lost > 0 {
+        eprintln!(
+            "vpnrecon: {} records were LOST (the module failed on them; inside Fluent Bit they would be dropped)",
+            report.summary.lost
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_lookup(ips: &[String]) -> Result<ExitCode> {
+    let Some(table) = asn_data::baked() else {
+        bail!(
+            "this build has no baked ASN table (asn_data/data/asn_table.bin is empty or invalid)"
+        );
+    };
+    let curated = asn_data::curated::list();
+    let mut failed = false;
+    for text in ips {
+        let Ok(ip) = asn_data::parse_ip(text) else {
+            eprintln!("{text}: not an IP address");
+            failed = true;
+            continue;
+        };
+        match table.lookup(ip) {
+            Some(asn) => {
+                let listed = curated.iter().find(|c| c.asn == asn.number);
+                let category = listed.map_or("not on the VPN list".to_string(), |c| {
+                    format!(
+                        "VPN list: {}{}",
+                        c.category.as_str(),
+                        if c.enabled { "" } else { " (disabled)" }
+                    )
+                });
+                println!("{text}\tAS{}\t{}\t{category}", asn.number, asn.organisation);
+            }
+            None => println!("{text}\t-\tno ASN (unrouted, private or not in the table)"),
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,132 @@
+//! Builds the vpnrecon filter module for `wasm32-wasip1` (release) so that the
+//! `vpnrecon` binary embeds it and works alone.
+//!
+//! The nested cargo runs with its own target directory inside OUT_DIR: the outer
+//! build holds the lock on its own target directory, and sharing it would deadlock.
+//! Flags meant for the host build (RUSTFLAGS, wrappers such as clippy-driver) are
+//! removed so they do not leak into the module.
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-wasip1";
+
+/// Environment of the outer build that must not reach the nested one.
+const SCRUBBED_VARS: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_MAKEFLAGS",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "CARGO_PRIMARY_PACKAGE",
+];
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir
+        .parent()
+        .expect("host-test lives inside the workspace")
+        .to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+
+    for watched in ["filter", "asn_data", "Cargo.toml", "Cargo.lock"] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    #[cfg(feature = "wamr")]
+    check_cmake();
+    if env::var_os("CARGO_FEATURE_EMBEDDED").is_none() {
+        return;
+    }
+
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    check_wasm_target(&rustc);
+
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let target_dir = out_dir.join("filter-target");
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(TARGET)
+        .arg("-p")
+        .arg("vpnrecon-filter")
+        .arg("--manifest-path")
+        .arg(workspace.join("Cargo.toml"));
+    for var in SCRUBBED_VARS {
+        cmd.env_remove(var);
+    }
+    for (key, _) in env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("CARGO_FEATURE_")
+            || key.starts_with("CARGO_CFG_")
+            || key.starts_with("DEP_")
+        {
+            cmd.env_remove(key);
+        }
+    }
+    // Set after the scrubbing above, which removes the outer CARGO_TARGET_DIR.
+    cmd.env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTC", &rustc);
+    let status = cmd
+        .status()
+        .unwrap_or_else(|err| panic!("could not run cargo to build the filter module: {err}"));
+    if !status.success() {
+        panic!(
+            "building the filter module for {TARGET} failed (see the cargo output above); \
+             if the target is missing, run `rustup target add {TARGET}`"
+        );
+    }
+    let wasm = target_dir
+        .join(TARGET)
+        .join("release")
+        .join("vpnrecon_filter.wasm");
+    if !wasm.is_file() {
+        panic!(
+            "the filter build succeeded but {} is missing",
+            wasm.display()
+        );
+    }
+    println!("cargo:rustc-env=VPNRECON_FILTER_WASM={}", wasm.display());
+}
+
+/// Fails early, with the fix, when the standard library for the wasm target is absent.
+fn check_wasm_target(rustc: &str) {
+    let Ok(output) = Command::new(rustc).arg("--print").arg("sysroot").output() else {
+        return; // Let the nested cargo report whatever is wrong with rustc.
+    };
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let lib = Path::new(&sysroot).join("lib").join("rustlib").join(TARGET);
+    if !sysroot.is_empty() && !lib.is_dir() {
+        panic!(
+            "the Rust standard library for {TARGET} is not installed (looked in {}).\n\
+             run `rustup target add {TARGET}` and build again",
+            lib.display()
+        );
+    }
+}
+
+/// The WAMR backend (feature `wamr`, on by default) compiles WAMR's C sources with CMake.
+#[cfg(feature = "wamr")]
+fn check_cmake() {
+    let cmake = env::var("CMAKE").unwrap_or_else(|_| "cmake".into());
+    if Command::new(&cmake).arg("--version").output().is_err() {
+        panic!(
+            "`{cmake}` was not found. The WAMR backend (cargo feature `wamr`, on by default) \
+             builds WAMR with CMake, clang and libclang: install them (Debian/Ubuntu: \
+             `apt-get install cmake clang libclang-dev`), or build without it: \
+             `cargo build --no-default-features`"
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Byte-level JSON handling for input records: compaction and top-level splitting,
+//! iterative (no recursion on nesting depth, no depth limit) and without building a
+//! tree, so replay stays close to the speed of reading the input.
+
+use std::ops::Range;
+
+/// Appends `src` to `dst` without the whitespace outside strings: the compact form
+/// Fluent Bit's msgpack-to-JSON step produces. String contents are copied as written.
+pub fn compact_into(src: &[u8], dst: &mut Vec<u8>) {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut run_start = 0;
+    for (i, &b) in src.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            dst.extend_from_slice(&src[run_start..i]);
+            run_start = i + 1;
+        }
+    }
+    dst.extend_from_slice(&src[run_start..]);
+}
+
+/// The end (exclusive) of the compact JSON value starting at `start`, or `None` if
+/// the text ends first or is not shaped like JSON there.
+pub fn value_end(doc: &[u8], start: usize) -> Option<usize> {
+    let first = *doc.get(start)?;
+    match first {
+        b'"' => string_end(doc, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            while i < doc.len() {
+                match doc[i] {
+                    b'"' => {
+                        i = string_end(doc, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.checked_sub(1)?;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            // Number, true, false, null: up to the next delimiter.
+            let len = doc[start..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b'{' | b'[' | b'"' | b':'))
+                .unwrap_or(doc.len() - start);
+            let token = &doc[start..start + len];
+            let scalar = matches!(token, b"true" | b"false" | b"null")
+                || (!token.is_empty()
+                    && token
+                        .iter()
+                        .all(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')));
+            scalar.then_some(start + len)
+        }
+    }
+}
+
+fn string_end(doc: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    while i < doc.len() {
+        match doc[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// One member of a top-level object: the key with its quotes, and the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub key: Range<usize>,
+    pub value: Range<usize>,
+}
+
+/// The members of the compact object `doc`, or `None` if it is not one well-shaped
+/// object spanning all of `doc`.
+pub fn object_members(doc: &[u8]) -> Option<Vec<Member>> {
+    if doc.first() != Some(&b'{') {
+        return None;
+    }
+    let mut members = Vec::new();
+    let mut i = 1;
+    if doc.get(i) == Some(&b'}') {
+        return (doc.len() == 2).then_some(members);
+    }
+    loop {
+        if doc.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(doc, i)?;
+        if doc.get(key_end) != Some(&b':') {
+            return None;
+        }
+        let value_start = key_end + 1;
+        let value_stop = value_end(doc, value_start)?;
+        members.push(Member {
+            key: i..key_end,
+            value: value_start..value_stop,
+        });
+        match doc.get(value_stop) {
+            Some(b',') => i = value_stop + 1,
+            Some(b'}') if value_stop + 1 == doc.len() => return Some(members),
+            _ => return None,
+        }
+    }
+}
+
+/// The elements of the compact array `doc`, or `None` if it is not well shaped.
+pub fn array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
+    if doc.first() != Some(&b'[') {
+        return None;
+    }
+    let mut elements = Vec::new();
+    let mut i = 1;
+    if doc.get(i) == Some(&b']') {
+        return (doc.len() == 2).then_some(elements);
+    }
+    loop {
+        let end = value_end(doc, i)?;
+        elements.push(i..end);
+        match doc.get(end) {
+            Some(b',') => i = end + 1,
+            Some(b']') if end + 1 == doc.len() => return Some(elements),
+            _ => return None,
+        }
+    }
+}
+
+/// Splits a compact stream of concatenated documents into the documents.
+pub fn documents(stream: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < stream.len() {
+        match value_end(stream, i) {
+            Some(end) => {
+                out.push(i..end);
+                i = end;
+            }
+            None => {
+                out.push(i..stream.len());
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The value of the top-level member named `key` (given with its quotes).
+pub fn member<'a>(doc: &'a [u8], members: &[Member], key: &[u8]) -> Option<&'a [u8]> {
+    members
+        .iter()
+        .find(|m| doc.get(m.key.clone()) == Some(key))
+        .and_then(|m| doc.get(m.value.clone()))
+}

@@ -1,0 +1,325 @@
+//! Turning paths into the records Fluent Bit would hand the filter.
+//!
+//! Paths: `.json`, `.ndjson` (each optionally `.gz`), directories (walked
+//! recursively in name order) and `-` (stdin). Gzip is recognised by its magic bytes,
+//! so a misnamed file still reads. CloudTrail digest files are skipped.
+//!
+//! Each line of a file is one JSON document (NDJSON), except that a file whose first
+//! line is not a complete document is read whole as a stream of (pretty-printed)
+//! documents. An S3 delivery document (`{"Records":[...]}`) becomes one record per
+//! event unless `batch` is set.
+//!
+//! Before a record is handed over, the whitespace between its tokens is removed:
+//! Fluent Bit's json parser turns the line into msgpack and the wasm filter receives
+//! msgpack turned back into compact JSON, key order kept. This is done on the bytes
+//! (any nesting depth, no tree built); string escapes are kept as written, where
+//! Fluent Bit would decode and re-escape them.
+
+use crate::compact;
+use crate::host::RecordTime;
+use anyhow::{Context, Result};
+use flate2::read::MultiGzDecoder;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// Where records come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    pub fn display(&self) -> String {
+        match self {
+            Source::Stdin => "-".into(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Counts of what was read, for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputStats {
+    pub files: u64,
+    pub digests_skipped: u64,
+    pub bytes_read: u64,
+}
+
+/// Expands `paths` into files in the order they will be read. Directories are walked
+/// recursively, entries sorted by name; digest files are left out (counted in `stats`).
+pub fn walk(paths: &[PathBuf], stats: &mut InputStats) -> Result<Vec<Source>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            out.push(Source::Stdin);
+            continue;
+        }
+        let meta = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if meta.is_dir() {
+            walk_dir(path, &mut out, stats)?;
+        } else if is_digest_path(path) {
+            stats.digests_skipped += 1;
+        } else {
+            out.push(Source::File(path.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Depth-first in name order, with an explicit stack of listings (no recursion on
+/// directory depth).
+fn walk_dir(root: &Path, out: &mut Vec<Source>, stats: &mut InputStats) -> Result<()> {
+    let mut stack = vec![sorted_listing(root)?.into_iter()];
+    while let Some(listing) = stack.last_mut() {
+        let Some(entry) = listing.next() else {
+            stack.pop();
+            continue;
+        };
+        if entry.is_dir() {
+            stack.push(sorted_listing(&entry)?.into_iter());
+        } else if is_digest_path(&entry) {
+            stats.digests_skipped += 1;
+        } else {
+            out.push(Source::File(entry));
+        }
+    }
+    Ok(())
+}
+
+fn sorted_listing(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect())
+        .with_context(|| format!("cannot list directory {}", dir.display()))?;
+    entries.sort();
+    Ok(entries)
+}
+
+/// CloudTrail writes digest files under `CloudTrail-Digest/`; they hold no events.
+pub fn is_digest_path(path: &Path) -> bool {
+    path.to_string_lossy().contains("CloudTrail-Digest")
+}
+
+/// Opens a source, transparently gunzipping it.
+pub fn open(source: &Source) -> Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = match source {
+        Source::Stdin => Box::new(io::stdin().lock()),
+        Source::File(path) => {
+            Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+        }
+    };
+    let mut reader = BufReader::with_capacity(256 * 1024, raw);
+    let is_gzip = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", source.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if is_gzip {
+        Box::new(BufReader::with_capacity(
+            256 * 1024,
+            MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
+/// Receives each record and the time Fluent Bit would stamp it with.
+pub type Visit<'a> = dyn FnMut(&[u8], Option<RecordTime>) -> Result<()> + 'a;
+
+/// Reads every record of `source` in order and hands each to `visit`.
+pub fn read_records(
+    source: &Source,
+    batch: bool,
+    stats: &mut InputStats,
+    visit: &mut Visit<'_>,
+) -> Result<()> {
+    let mut reader = open(source)?;
+    stats.files += 1;
+    let mut splitter = Splitter::new(batch);
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("reading {}", source.display()))?;
+        if n == 0 {
+            break;
+        }
+        stats.bytes_read += n as u64;
+        let text = trim(&line);
+        if text.is_empty() {
+            continue;
+        }
+        if first {
+            first = false;
+            if starts_incomplete_document(text) {
+                // A pretty-printed file: read the rest and parse it as a stream.
+                let mut whole = line.clone();
+                let more = reader
+                    .read_to_end(&mut whole)
+                    .with_context(|| format!("reading {}", source.display()))?;
+                stats.bytes_read += more as u64;
+                return splitter.documents(&whole, visit);
+            }
+        }
+        splitter.line(text, visit)?;
+    }
+    Ok(())
+}
+
+/// True when the first line opens a JSON container that it does not close: the file
+/// is then one or more multi-line documents rather than NDJSON.
+fn starts_incomplete_document(text: &[u8]) -> bool {
+    matches!(text.first(), Some(b'{') | Some(b'['))
+        && compact::value_end(&compact_copy(text), 0).is_none()
+}
+
+fn compact_copy(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    compact::compact_into(text, &mut out);
+    out
+}
+
+fn trim(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+/// Turns documents into records: compaction, digest skipping, `Records` splitting.
+struct Splitter {
+    batch: bool,
+    buf: Vec<u8>,
+}
+
+impl Splitter {
+    fn new(batch: bool) -> Splitter {
+        Splitter {
+            batch,
+            buf: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, text: &[u8], visit: &mut Visit<'_>) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        compact::compact_into(text, &mut buf);
+        // Only a line that is one JSON value is re-serialised; anything else reaches
+        // the module as it was read.
+        let result = if compact::value_end(&buf, 0) == Some(buf.len()) {
+            self.document(&buf, visit)
+        } else {
+            visit(text, None)
+        };
+        self.buf = buf;
+        result
+    }
+
+    fn documents(&mut self, whole: &[u8], visit: &mut Visit<'_>) -> Result<()> {
+        let compacted = compact_copy(whole);
+        for range in compact::documents(&compacted) {
+            self.document(&compacted[range], visit)?;
+        }
+        Ok(())
+    }
+
+    fn document(&mut self, doc: &[u8], visit: &mut Visit<'_>) -> Result<()> {
+        let Some(members) = compact::object_members(doc) else {
+            // Not an object we can take apart: hand it over as it is.
+            return visit(doc, None);
+        };
+        if compact::member(doc, &members, b"\"digestPublicKeyFingerprint\"").is_some() {
+            return Ok(());
+        }
+        if !self.batch && members.len() == 1 {
+            if let Some(array) = compact::member(doc, &members, b"\"Records\"") {
+                if let Some(events) = compact::array_elements(array) {
+                    for range in events {
+                        let event = &array[range];
+                        visit(event, event_time(event))?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        visit(doc, event_time_of(doc, &members))
+    }
+}
+
+/// The record time a Fluent Bit parser with `Time_Key eventTime` gives: the event's
+/// own `eventTime` (the first event's for a `Records` batch).
+fn event_time(doc: &[u8]) -> Option<RecordTime> {
+    let members = compact::object_members(doc)?;
+    event_time_of(doc, &members)
+}
+
+fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<RecordTime> {
+    if let Some(value) = compact::member(doc, members, b"\"eventTime\"") {
+        let text = std::str::from_utf8(value.strip_prefix(b"\"")?.strip_suffix(b"\"")?).ok()?;
+        return parse_iso8601_utc(text);
+    }
+    let records = compact::member(doc, members, b"\"Records\"")?;
+    let first = compact::array_elements(records)?.into_iter().next()?;
+    event_time(records.get(first)?)
+}
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, as CloudTrail writes it.
+pub fn parse_iso8601_utc(text: &str) -> Option<RecordTime> {
+    let b = text.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        std::str::from_utf8(b.get(range)?).ok()?.parse().ok()
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b' '))
+    {
+        return None;
+    }
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut nsec = 0u32;
+    let mut rest = b.get(19..)?;
+    if rest.first() == Some(&b'.') {
+        let digits: Vec<u8> = rest[1..]
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        for (i, d) in digits.iter().take(9).enumerate() {
+            nsec += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
+        }
+        rest = &rest[1 + digits.len()..];
+    }
+    if rest != b"Z" && rest != b"+00:00" {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(RecordTime {
+        sec: u32::try_from(secs).ok()?,
+        nsec,
+    })
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

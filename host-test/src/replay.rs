@@ -1,0 +1,185 @@
+//! Backtesting: stream archived logs through a host, write surviving records as
+//! NDJSON in input order, and keep the counts for the summary.
+
+use crate::host::{open, Backend, CallError, CallOutcome, HostOptions, RecordTime, DEFAULT_TAG};
+use crate::input::{self, InputStats, Source};
+use crate::summary::Summary;
+use anyhow::{Context, Result};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub backend: Backend,
+    pub host: HostOptions,
+    /// Hand S3 delivery files over whole instead of one record per event.
+    pub batch: bool,
+    pub tag: Vec<u8>,
+    /// Draw a progress line on stderr (only honoured when stderr is a terminal).
+    pub progress: bool,
+    /// Print each lost record to stderr as it happens.
+    pub report_lost: bool,
+}
+
+impl ReplayOptions {
+    pub fn new(backend: Backend, host: HostOptions) -> ReplayOptions {
+        ReplayOptions {
+            backend,
+            host,
+            batch: false,
+            tag: DEFAULT_TAG.to_vec(),
+            progress: true,
+            report_lost: true,
+        }
+    }
+}
+
+/// A record the module failed on.
+#[derive(Clone, Debug)]
+pub struct LostRecord {
+    /// 1-based position of the record in the whole replay.
+    pub position: u64,
+    pub source: String,
+    pub error: CallError,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ReplayReport {
+    pub summary: Summary,
+    pub lost: Vec<LostRecord>,
+    /// Fuel per record, in input order (wasmtime with fuel metering only).
+    pub fuel: Vec<u64>,
+    pub instantiations: u64,
+    /// Time spent loading, compiling and instantiating the module before the first record.
+    pub startup: Duration,
+    /// What the module wrote to stderr, when the host captured it.
+    pub module_stderr: Vec<u8>,
+}
+
+/// Replays `paths` (files, directories, `-`) and writes the surviving records to `out`.
+pub fn replay(
+    paths: &[PathBuf],
+    opts: &ReplayOptions,
+    out: &mut dyn Write,
+) -> Result<ReplayReport> {
+    let started = Instant::now();
+    let mut stats = InputStats::default();
+    let sources = input::walk(paths, &mut stats)?;
+    let opened = Instant::now();
+    let mut host = open(opts.backend, &opts.host)?;
+    let mut report = ReplayReport {
+        startup: opened.elapsed(),
+        ..ReplayReport::default()
+    };
+    let mut progress = Progress::new(opts.progress && std::io::stderr().is_terminal());
+    let mut result = Vec::new();
+    // Fluent Bit stamps a record without its own time with the time of reading; use
+    // the last event time seen instead so a replay is reproducible.
+    let mut last_time = RecordTime::default();
+
+    for source in &sources {
+        let name = source.display();
+        let summary = &mut report.summary;
+        let lost = &mut report.lost;
+        let fuel = &mut report.fuel;
+        input::read_records(source, opts.batch, &mut stats, &mut |record, time| {
+            summary.records += 1;
+            let time = time.unwrap_or(last_time);
+            last_time = time;
+            match host.call(&opts.tag, time, record, &mut result) {
+                Ok(CallOutcome::Kept) => {
+                    summary.kept += 1;
+                    summary.observe_output(&result);
+                    out.write_all(&result)
+                        .and_then(|()| out.write_all(b"\n"))
+                        .context("writing output")?;
+                }
+                Ok(CallOutcome::Dropped) => summary.dropped += 1,
+                Err(error) => {
+                    summary.lost += 1;
+                    if opts.report_lost {
+                        progress.clear();
+                        eprintln!(
+                            "vpnrecon: LOST record #{} ({name}): {error}",
+                            summary.records
+                        );
+                    }
+                    lost.push(LostRecord {
+                        position: summary.records,
+                        source: name.clone(),
+                        error,
+                    });
+                }
+            }
+            if let Some(f) = host.last_fuel() {
+                fuel.push(f);
+            }
+            progress.tick(summary, started);
+            Ok(())
+        })
+        .with_context(|| format!("replaying {}", source_label(source)))?;
+    }
+    out.flush().context("writing output")?;
+    progress.clear();
+    report.summary.elapsed = started.elapsed();
+    report.summary.files = stats.files;
+    report.summary.digests_skipped = stats.digests_skipped;
+    report.instantiations = host.instantiations();
+    report.module_stderr = host.take_stderr();
+    Ok(report)
+}
+
+fn source_label(source: &Source) -> String {
+    match source {
+        Source::Stdin => "standard input".into(),
+        Source::File(p) => p.display().to_string(),
+    }
+}
+
+/// A one-line progress display, redrawn at most a few times a second.
+struct Progress {
+    enabled: bool,
+    last: Option<Instant>,
+    drawn: bool,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        Progress {
+            enabled,
+            last: None,
+            drawn: false,
+        }
+    }
+
+    fn tick(&mut self, summary: &Summary, started: Instant) {
+        if !self.enabled || !summary.records.is_multiple_of(256) {
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(250))
+        {
+            return;
+        }
+        self.last = Some(now);
+        let secs = now.duration_since(started).as_secs_f64().max(1e-9);
+        eprint!(
+            "\r\x1b[K{} records, {} detections, {} lost, {:.0} records/s",
+            summary.records,
+            summary.detections(),
+            summary.lost,
+            summary.records as f64 / secs
+        );
+        self.drawn = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drawn {
+            eprint!("\r\x1b[K");
+            self.drawn = false;
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Input walking: directory order, gzip, digests, S3 delivery splitting, compaction.
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use vpnrecon_host::input::{self, parse_iso8601_utc, InputStats, Source};
+use vpnrecon_host::RecordTime;
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(path, text).expect("write");
+}
+
+fn write_gz(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut gz = GzEncoder::new(fs::File::create(path).expect("create"), Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gz");
+    gz.finish().expect("gz finish");
+}
+
+/// All records of `paths`, as text, with their record times.
+fn records(paths: &[PathBuf], batch: bool) -> (Vec<(String, Option<RecordTime>)>, InputStats) {
+    let mut stats = InputStats::default();
+    let sources = input::walk(paths, &mut stats).expect("walk");
+    let mut out = Vec::new();
+    for source in &sources {
+        input::read_records(source, batch, &mut stats, &mut |r, t| {
+            out.push((String::from_utf8(r.to_vec()).expect("utf-8"), t));
+            Ok(())
+        })
+        .expect("read");
+    }
+    (out, stats)
+}
+
+fn texts(paths: &[PathBuf], batch: bool) -> Vec<String> {
+    records(paths, batch)
+        .0
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect()
+}
+
+#[test]
+fn directories_are_walked_recursively_in_name_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    write(&root.join("b.json"), "{\"n\":3}\n");
+    write(&root.join("a/z.json"), "{\"n\":2}\n");
+    write(&root.join("a/m/x.json"), "{\"n\":1}\n");
+    write(&root.join("c/d.ndjson"), "{\"n\":4}\n{\"n\":5}\n");
+    let mut stats = InputStats::default();
+    let sources = input::walk(&[root.to_path_buf()], &mut stats).expect("walk");
+    let names: Vec<String> = sources
+        .iter()
+        .map(|s| match s {
+            Source::File(p) => p.strip_prefix(root).expect("inside").display().to_string(),
+            Source::Stdin => "-".into(),
+        })
+        .collect();
+    assert_eq!(names, ["a/m/x.json", "a/z.json", "b.json", "c/d.ndjson"]);
+    assert_eq!(
+        texts(&[root.to_path_buf()], false),
+        [
+            "{\"n\":1}",
+            "{\"n\":2}",
+            "{\"n\":3}",
+            "{\"n\":4}",
+            "{\"n\":5}"
+        ]
+    );
+}
+
+#[test]
+fn gzip_is_read_whatever_the_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write_gz(&dir.path().join("one.json.gz"), "{\"a\":1}\n{\"a\":2}\n");
+    write_gz(&dir.path().join("misnamed.json"), "{\"a\":3}\n");
+    assert_eq!(
+        texts(&[dir.path().to_path_buf()], false),
+        ["{\"a\":3}", "{\"a\":1}", "{\"a\":2}"]
+    );
+}
+
+#[test]
+fn digest_files_are_skipped_by_path_and_by_content() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path();
+    write(
+        &root.join("AWSLogs/1/CloudTrail-Digest/us-east-1/d.json.gz"),
+        "{\"eventName\":\"ShouldNotAppear\"}",
+    );
+    write(
+        &root.join("AWSLogs/1/CloudTrail/us-east-1/digest-lookalike.json"),
+        "{\"awsAccountId\":\"1\",\"digestPublicKeyFingerprint\":\"ab\",\"logFiles\":[]}\n{\"eventName\":\"Kept\"}\n",
+    );
+    let (records, stats) = records(&[root.to_path_buf()], false);
+    let texts: Vec<&str> = records.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(texts, ["{\"eventName\":\"Kept\"}"]);
+    assert_eq!(stats.digests_skipped, 1);
+}
+
+const DELIVERY: &str = r#"{"Records": [
+  {"eventTime": "2026-03-02T10:00:00Z", "eventName": "ListUsers", "n": [1, 2]},
+  {"eventTime": "2026-03-02T10:00:01.250Z", "eventName": "ListRoles", "s": "a  b"}
+]}"#;
+
+#[test]
+fn s3_delivery_files_are_split_per_event_and_compacted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write_gz(&dir.path().join("x_CloudTrail.json.gz"), DELIVERY);
+    let (records, _) = records(&[dir.path().to_path_buf()], false);
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0].0,
+        r#"{"eventTime":"2026-03-02T10:00:00Z","eventName":"ListUsers","n":[1,2]}"#
+    );
+    // Whitespace inside strings is data and stays.
+    assert_eq!(
+        records[1].0,
+        r#"{"eventTime":"2026-03-02T10:00:01.250Z","eventName":"ListRoles","s":"a  b"}"#
+    );
+    // 2026-03-02T10:00:00Z = 1772409600 (2026-03-02T00:00:00Z) + 36000.
+    assert_eq!(
+        records[0].1,
+        Some(RecordTime {
+            sec: 1_772_445_600,
+            nsec: 0
+        })
+    );
+    assert_eq!(
+        records[1].1,
+        Some(RecordTime {
+            sec: 1_772_445_601,
+            nsec: 250_000_000
+        })
+    );
+}
+
+#[test]
+fn batch_keeps_s3_delivery_files_whole() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(&dir.path().join("x.json"), DELIVERY);
+    let got = texts(&[dir.path().to_path_buf()], true);
+    assert_eq!(
+        got,
+        [
+            r#"{"Records":[{"eventTime":"2026-03-02T10:00:00Z","eventName":"ListUsers","n":[1,2]},{"eventTime":"2026-03-02T10:00:01.250Z","eventName":"ListRoles","s":"a  b"}]}"#
+        ]
+    );
+}
+
+#[test]
+fn single_line_delivery_objects_in_ndjson_are_split_too() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        &dir.path().join("x.ndjson"),
+        "{\"Records\":[{\"a\":1},{\"a\":2}]}\n\n{\"a\":3}\n",
+    );
+    assert_eq!(
+        texts(&[dir.path().to_path_buf()], false),
+        ["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"]
+    );
+}
+
+#[test]
+fn deep_and_malformed_lines_are_handed_over_as_they_are() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let deep_object = format!("{{\"a\":{}1{}}}", "[".repeat(5000), "]".repeat(5000));
+    write(
+        &dir.path().join("x.ndjson"),
+        &format!("{deep}\n{deep_object}\nnot json at all\n{{\"unterminated\": \n"),
+    );
+    let got = texts(&[dir.path().to_path_buf()], false);
+    let expected = [
+        deep.as_str(),
+        deep_object.as_str(),
+        "not json at all",
+        "{\"unterminated\":",
+    ];
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(expected) {
+        assert!(g == e, "got {:.80}..., expected {:.80}...", g, e);
+    }
+}
+
+#[test]
+fn iso8601_times_match_hand_computed_epochs() {
+    // 2000-03-01T00:00:00Z = 951868800 (leap-year boundary), 1970-01-01 = 0.
+    assert_eq!(
+        parse_iso8601_utc("2000-03-01T00:00:00Z"),
+        Some(RecordTime {
+            sec: 951_868_800,
+            nsec: 0
+        })
+    );
+    assert_eq!(
+        parse_iso8601_utc("1970-01-01T00:00:00Z"),
+        Some(RecordTime { sec: 0, nsec: 0 })
+    );
+    assert_eq!(
+        parse_iso8601_utc("2024-02-29T23:59:59.5Z"),
+        Some(RecordTime {
+            sec: 1_709_251_199,
+            nsec: 500_000_000
+        })
+    );
+    assert_eq!(parse_iso8601_utc("2024-02-29 23:59:59"), None);
+    assert_eq!(parse_iso8601_utc("yesterday"), None);
+}

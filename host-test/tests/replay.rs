@@ -1,0 +1,71 @@
+//! Replay over files: order, drops, lost records with their positions.
+
+use std::fs;
+use vpnrecon_host::{replay, Backend, HostOptions, Mode, ReplayOptions};
+
+fn options(backend: Backend, entry: &str) -> ReplayOptions {
+    let mut host = HostOptions::new(Mode::Annotate);
+    host.module = Some(wat::parse_str(include_str!("passthrough.wat")).expect("valid wat"));
+    host.entry_override = Some(entry.into());
+    host.capture_stderr = true;
+    let mut opts = ReplayOptions::new(backend, host);
+    opts.progress = false;
+    opts.report_lost = false;
+    opts
+}
+
+fn wasm_backends() -> Vec<Backend> {
+    [Backend::Wasmtime, Backend::Wamr]
+        .into_iter()
+        .filter(|b| b.available())
+        .collect()
+}
+
+#[test]
+fn a_trapping_record_is_counted_lost_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("in.ndjson");
+    fs::write(&file, "{\"a\":1}\nX marks a poison record\n{\"b\": 2}\n").expect("write");
+    for backend in wasm_backends() {
+        let mut out = Vec::new();
+        let report = replay(
+            std::slice::from_ref(&file),
+            &options(backend, "trap_on_x"),
+            &mut out,
+        )
+        .expect("replay");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            "{\"a\":1}\n{\"b\":2}\n",
+            "{backend}"
+        );
+        assert_eq!(report.summary.records, 3);
+        assert_eq!(report.summary.kept, 2);
+        assert_eq!(report.summary.lost, 1);
+        assert_eq!(report.lost.len(), 1);
+        assert_eq!(report.lost[0].position, 2, "{backend}");
+        assert!(report.lost[0].source.ends_with("in.ndjson"));
+    }
+}
+
+#[test]
+fn dropped_records_are_not_written() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("in.ndjson");
+    fs::write(&file, "{\"a\":1}\n{\"a\":2}\n").expect("write");
+    for backend in wasm_backends() {
+        let mut out = Vec::new();
+        let report = replay(
+            std::slice::from_ref(&file),
+            &options(backend, "drop_all"),
+            &mut out,
+        )
+        .expect("replay");
+        assert!(out.is_empty(), "{backend}");
+        assert_eq!(
+            (report.summary.dropped, report.summary.lost),
+            (2, 0),
+            "{backend}"
+        );
+    }
+}
