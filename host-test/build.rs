@@ -72,6 +72,9 @@ fn main() {
         if key.starts_with("CARGO_FEATURE_")
             || key.starts_with("CARGO_CFG_")
             || key.starts_with("DEP_")
+            // The module is built with the workspace's release profile as written,
+            // whatever profile overrides the outer build was given.
+            || key.starts_with("CARGO_PROFILE_")
         {
             cmd.env_remove(key);
         }
