@@ -4,10 +4,29 @@
 //! interpreter each wasm instruction costs 1–2 ns, so a record must be turned away
 //! after looking at a fraction of its bytes. [`may_contain_candidate`] searches the
 //! raw text for the key `eventName` with a Horspool search over byte pairs: the
-//! pattern is 10 bytes (`"eventName`), so most steps skip 9–10 bytes and a 1.2 KB
-//! record costs about 130 steps. For each occurrence it reads the string value that
+//! pattern is 10 bytes (`"eventName`), so most steps skip 9–10 bytes, and eight
+//! steps share one bounds check. For each occurrence it reads the string value that
 //! follows, removes a Lambda API-version suffix and asks the caller whether that is
 //! a configured action.
+//!
+//! **Early stop for events as AWS writes them.** CloudTrail writes every event with
+//! its keys in one fixed order, `eventVersion`, `userIdentity`, `eventTime`,
+//! `eventSource`, `eventName`, … (S3 delivery files, CloudWatch Logs and the
+//! EventBridge `detail` alike), and routers keep key order. So when a record starts
+//! with exactly `{"eventVersion":`, it is such an event, and the only values before
+//! its `eventName` are `eventVersion`, `eventTime`, `eventSource` (strings) and
+//! `userIdentity`, an object whose schema (`type`, `principalId`, `arn`,
+//! `accountId`, `accessKeyId`, `userName`, `sessionContext`, `invokedBy`, …) has no
+//! `eventName` key at any depth. The first unescaped `"eventName"` followed by `:`
+//! is therefore a key (in valid JSON an unescaped quote followed by a name and `:`
+//! can only open a key), it is at the top level, and, being the first, it is the
+//! occurrence the full parse takes ([`crate::record`]: first occurrence wins). Its
+//! value decides the record, and the search stops there instead of reading the rest
+//! of the record (about half of a typical event). Escaped occurrences (`\"eventName\"`
+//! inside some string) do not stop the search. Invalid JSON does not matter: the
+//! full parse passes it through whatever the prefilter says. Every other record —
+//! `Records` batches, EventBridge envelopes, `log`/`message` lines, ECS documents,
+//! events with keys in another order — gets the full search below.
 //!
 //! The answer must be *sound*: `false` only when rule evaluation could not accept
 //! the record, whatever its shape. How each shape of [`crate::record`] is covered:
@@ -25,40 +44,103 @@
 //! Keys are matched by their raw bytes here and in [`crate::record`] alike, so a key
 //! spelled with needless escapes is invisible to both.
 //!
-//! One documented gap: an ECS document whose `event.action` is a configured action
-//! but which also carries some `eventName` key with another value (not at its top
-//! level, where it would make the record a raw event) is rejected, because the ECS
-//! search runs only without any `eventName` key. Elastic derives `event.action` from
-//! `eventName`, so in its documents (including a preserved `event.original`) the two
-//! never disagree; searching for `action` in every record would double the cost of
-//! the common record.
+//! Documented gaps (records AWS and Elastic do not produce):
+//!
+//! * A record that starts with `{"eventVersion":` but is not an event as AWS writes
+//!   it: one whose top-level `eventName` comes after another `eventName` key nested
+//!   in an earlier value, or one without a top-level `eventName`/`eventSource` that
+//!   carries events further in (a `Records` array placed after an `eventVersion`
+//!   key). The early stop judges such a record by its first nested `eventName`.
+//!
+//! * An ECS document whose `event.action` is a configured action but which also
+//!   carries some `eventName` key with another value (not at its top level, where it
+//!   would make the record a raw event) is rejected, because the ECS search runs
+//!   only without any `eventName` key. Elastic derives `event.action` from
+//!   `eventName`, so in its documents (including a preserved `event.original`) the
+//!   two never disagree; searching for `action` in every record would double the
+//!   cost of the common record.
+
+/// The longest needle: shifts are 0..=10, so a Horspool step never moves further.
+const MAX_SHIFT: usize = 10;
+
+/// A Horspool shift. An enum rather than a `u8` so that the compiler knows every
+/// loaded shift is at most [`MAX_SHIFT`]: that is what lets [`search`] take several
+/// steps inside one bounds-checked window without a check per step.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Shift {
+    S0,
+    S1,
+    S2,
+    S3,
+    S4,
+    S5,
+    S6,
+    S7,
+    S8,
+    S9,
+    S10,
+}
+
+const fn shift_of(n: usize) -> Shift {
+    match n {
+        0 => Shift::S0,
+        1 => Shift::S1,
+        2 => Shift::S2,
+        3 => Shift::S3,
+        4 => Shift::S4,
+        5 => Shift::S5,
+        6 => Shift::S6,
+        7 => Shift::S7,
+        8 => Shift::S8,
+        9 => Shift::S9,
+        _ => Shift::S10,
+    }
+}
 
 /// The raw-text search for one key name: a Horspool shift table over byte pairs.
 struct Needle {
     pattern: &'static [u8],
     /// Indexed by the little-endian pair (`last-but-one | last << 8`) of the window;
     /// 0 means the window ends like the pattern and must be compared.
-    shift: [u8; 65536],
+    shift: [Shift; 65536],
     /// How far to move after comparing a window.
     after_compare: usize,
+}
+
+impl Needle {
+    /// The shift for the window whose last pair starts at `k` in `bytes`.
+    #[inline(always)]
+    fn shift_at(&self, bytes: &[u8], k: usize) -> usize {
+        let pair = match bytes.get(k..k + 2) {
+            Some(&[a, b]) => u16::from_le_bytes([a, b]),
+            _ => 0,
+        };
+        // A u16 index into a 65,536-entry table: the check folds away.
+        self.shift.get(usize::from(pair)).map_or(1, |&s| s as usize)
+    }
 }
 
 // Runs at compile time only: an out-of-range index is a build error, never a trap.
 #[allow(clippy::indexing_slicing)]
 const fn needle(pattern: &'static [u8]) -> Needle {
     let m = pattern.len();
-    let mut shift = [m as u8; 65536];
+    assert!(
+        m >= 2 && m <= MAX_SHIFT,
+        "needle length must be 2..=MAX_SHIFT"
+    );
+    let mut shift = [shift_of(m); 65536];
     // A pair whose second byte starts the pattern allows only m - 1.
     let mut a = 0;
     while a < 256 {
-        shift[a | (pattern[0] as usize) << 8] = (m - 1) as u8;
+        shift[a | (pattern[0] as usize) << 8] = shift_of(m - 1);
         a += 1;
     }
     // Pairs inside the pattern: move so they line up with their rightmost place.
     let mut j = 0;
     while j + 1 < m {
         let pair = pattern[j] as usize | (pattern[j + 1] as usize) << 8;
-        shift[pair] = (m - 2 - j) as u8;
+        shift[pair] = shift_of(m - 2 - j);
         j += 1;
     }
     // After a comparison: the next place where the final pair occurs earlier.
@@ -85,20 +167,25 @@ const fn needle(pattern: &'static [u8]) -> Needle {
 static EVENT_NAME: Needle = needle(b"\"eventName");
 static ACTION: Needle = needle(b"action");
 
+/// How every CloudTrail event that AWS writes begins (see the module docs).
+const CANONICAL_START: &[u8] = b"{\"eventVersion\":";
+
 /// Whether `record` may hold an event that the rules accept. `is_action` receives a
 /// raw `eventName` / `event.action` value after [`normalise_action`] and says whether
 /// it is a configured action. `false` is final: the record is passed through.
 pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -> bool {
+    // See the module docs: in a record that starts as AWS writes an event, the first
+    // unescaped `eventName` key is the event's own.
+    let canonical = record.starts_with(CANONICAL_START);
     let mut saw_key = false;
     let mut verdict = false;
-    search(
-        record,
-        &EVENT_NAME,
-        &mut |after| match read_value(record, after) {
+    search(record, &EVENT_NAME, &mut |after| {
+        let unescaped = record.get(after) == Some(&b'"');
+        match read_value(record, after) {
             Read::Value(value) => {
                 saw_key = true;
                 verdict = is_action(normalise_bytes(value));
-                verdict
+                verdict || (canonical && unescaped)
             }
             Read::Unsure => {
                 verdict = true;
@@ -106,11 +193,11 @@ pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -
             }
             Read::NotString => {
                 saw_key = true;
-                false
+                canonical && unescaped
             }
             Read::NotKey => false,
-        },
-    );
+        }
+    });
     if verdict || saw_key {
         return verdict;
     }
@@ -132,19 +219,42 @@ pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -
     verdict
 }
 
+/// Horspool steps taken per bounds check in [`search`].
+const BLOCK: usize = 8;
+/// The bytes those steps can look at: each moves at most [`MAX_SHIFT`] and reads a pair.
+const WINDOW: usize = BLOCK * MAX_SHIFT + 2;
+
 /// Calls `found(end)` for every occurrence of the needle (`end` = the offset just
 /// past it) until `found` returns `true`.
+///
+/// `j` is the offset of the window's last byte pair (the window starts at
+/// `j + 2 - m`). While [`WINDOW`] bytes remain, [`BLOCK`] steps are taken blind
+/// from one bounds check: the pattern's own final pair has shift 0, so a step that
+/// reaches a window worth comparing stays on it, and the block ends there. Each
+/// step is then a two-byte load, a table load and an add. Inlined so that the
+/// needle's table is a constant address at each call.
+#[inline(always)]
 fn search(text: &[u8], needle: &Needle, found: &mut dyn FnMut(usize) -> bool) {
     let m = needle.pattern.len();
-    // `j` is the offset of the window's last byte pair (the window starts at
-    // `j + 2 - m`), so each step is one two-byte load, one table load and an add.
     let mut j = m - 2;
-    while let Some(&[a, b]) = text.get(j..j + 2) {
-        // A u16 index into a 65,536-entry table: the check folds away.
-        let pair = usize::from(u16::from_le_bytes([a, b]));
-        let step = needle.shift.get(pair).copied().unwrap_or(1);
+    loop {
+        while let Some(window) = text.get(j..).and_then(<[u8]>::first_chunk::<WINDOW>) {
+            let mut k = 0;
+            for _ in 0..BLOCK {
+                k += needle.shift_at(window, k);
+            }
+            j += k;
+            if needle.shift_at(window, k) == 0 {
+                break;
+            }
+        }
+        // Near the end of the text, or at a window that ends like the pattern.
+        if j + 2 > text.len() {
+            return;
+        }
+        let step = needle.shift_at(text, j);
         if step != 0 {
-            j += usize::from(step);
+            j += step;
             continue;
         }
         let start = j + 2 - m;
@@ -436,6 +546,53 @@ mod tests {
         assert!(!passes(record));
     }
 
+    #[test]
+    fn documented_gap_canonical_record_with_nested_event_name_first() {
+        // See the module docs: AWS never nests an eventName key before its own.
+        let record = br#"{"eventVersion":"1.08","userIdentity":{"eventName":"GetObject"},"eventName":"ListUsers"}"#;
+        assert!(full_parse_accepts(record));
+        assert!(!passes(record));
+        // The same record in any other key order gets the full search.
+        let reordered = br#"{"userIdentity":{"eventName":"GetObject"},"eventVersion":"1.08","eventName":"ListUsers"}"#;
+        assert!(passes(reordered));
+    }
+
+    #[test]
+    fn canonical_records_stop_at_their_own_event_name() {
+        // The first unescaped key decides, whatever follows it.
+        let later_decoy =
+            br#"{"eventVersion":"1.08","eventName":"GetObject","x":{"eventName":"ListUsers"}}"#;
+        assert!(!full_parse_accepts(later_decoy));
+        assert!(!passes(later_decoy));
+        let not_a_string =
+            br#"{"eventVersion":"1.08","eventName":null,"x":{"eventName":"ListUsers"}}"#;
+        assert!(!passes(not_a_string));
+        // An escaped occurrence inside a string value does not stop the search.
+        let escaped_first = br#"{"eventVersion":"1.08","userIdentity":{"arn":"\"eventName\":\"Get\""},"eventName":"ListUsers"}"#;
+        assert!(full_parse_accepts(escaped_first));
+        assert!(passes(escaped_first));
+        // Nor does `eventName` as a value or inside a longer key.
+        let near_misses = br#"{"eventVersion":"1.08","userIdentity":{"userName":"eventName","eventNames":"x"},"eventName":"ListRoles"}"#;
+        assert!(passes(near_misses));
+    }
+
+    /// Texts of every length around the block size, with the key at every offset:
+    /// the blocked search finds it wherever it is, and never reads out of bounds.
+    #[test]
+    fn finds_the_key_at_every_offset_and_length() {
+        for pad in 0..(2 * WINDOW + 3) {
+            let mut record = br#"{"p":""#.to_vec();
+            record.extend(std::iter::repeat_n(b'x', pad));
+            record.extend_from_slice(br#"","eventName":"ListUsers"}"#);
+            assert!(passes(&record), "{}", String::from_utf8_lossy(&record));
+            let other = String::from_utf8_lossy(&record).replace("ListUsers", "GetObject");
+            assert!(!passes(other.as_bytes()), "{other}");
+            for cut in 0..record.len() {
+                let _ = passes(record.get(..cut).unwrap_or_default());
+            }
+        }
+    }
+
     /// Random records of every shape; the prefilter must never reject one that the
     /// full parse accepts, and must reject most of those without an action.
     #[test]
@@ -495,9 +652,21 @@ mod tests {
                             r#"{{{decoy}"event.action"{ws}:{ws}"{name}","cloud.region":"r"{message}}}"#
                         ),
                     }
-                } else {
+                } else if rand(2) == 0 {
                     format!(
                         r#"{{{decoy}"eventVersion":"1.08","eventName"{ws}:{ws}"{name}","eventSource":"s"}}"#
+                    )
+                } else {
+                    // As AWS writes it (the early stop): a nested identity before the
+                    // key that holds no eventName key, decoys after it.
+                    let identity = match rand(3) {
+                        0 => r#"{"type":"IAMUser","userName":"eventName"}"#,
+                        1 => r#"{"eventNames":"ListUsers","sessionContext":{"x":{"y":[1]}}}"#,
+                        _ => r#"{"arn":"a\"eventName\":\"ListUsers"}"#,
+                    };
+                    let other = names.get(rand(names.len())).copied().unwrap_or_default();
+                    format!(
+                        r#"{{"eventVersion":"1.08","userIdentity":{identity},"eventSource":"s","eventName"{ws}:{ws}"{name}",{decoy}"x":{{"eventName":"{other}"}}}}"#
                     )
                 }
             };
