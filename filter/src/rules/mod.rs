@@ -105,14 +105,53 @@ pub struct Evaluator {
     loaded: config::Loaded,
     state: State,
     table: Option<&'static asn_data::Table<'static>>,
+    sieve: ActionSieve,
+}
+
+/// A 256-bit sieve over the configured actions, keyed by length, first and last
+/// byte. The prefilter asks it before [`Config::has_action`]: most action names
+/// that are not on the list (`Decrypt`, `GetObject`, `AssumeRole`, …) miss it in a
+/// handful of wasm instructions, where the sorted-list search costs hundreds.
+/// Only a miss is final, so a collision merely costs the full check.
+struct ActionSieve([u64; 4]);
+
+impl ActionSieve {
+    fn new(actions: &[String]) -> ActionSieve {
+        let mut bits = [0u64; 4];
+        for action in actions {
+            let bit = ActionSieve::bit(action.as_bytes());
+            if let Some(word) = bits.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
+        }
+        ActionSieve(bits)
+    }
+
+    #[inline]
+    fn bit(name: &[u8]) -> usize {
+        let first = usize::from(name.first().copied().unwrap_or(0));
+        let last = usize::from(name.last().copied().unwrap_or(0));
+        (name.len().wrapping_mul(31) ^ first.wrapping_mul(7) ^ last.wrapping_mul(13)) & 255
+    }
+
+    /// `false` only if `name` is certainly not one of the actions.
+    #[inline]
+    fn may_hold(&self, name: &[u8]) -> bool {
+        let bit = ActionSieve::bit(name);
+        self.0
+            .get(bit / 64)
+            .is_some_and(|w| w >> (bit % 64) & 1 == 1)
+    }
 }
 
 impl Evaluator {
     pub fn new(loaded: config::Loaded, state: State) -> Evaluator {
+        let sieve = ActionSieve::new(&loaded.config.actions);
         Evaluator {
             loaded,
             state,
             table: asn_data::baked(),
+            sieve,
         }
     }
 
@@ -139,7 +178,13 @@ impl Evaluator {
     /// Cheap test that a record may hold a candidate; `false` is final.
     pub fn prefilter(&self, record: &[u8]) -> bool {
         let config = &self.loaded.config;
-        prefilter::may_contain_candidate(record, &|raw| config.has_action(raw))
+        let sieve = &self.sieve;
+        // The prefilter hands over names already normalised, and normalising is
+        // idempotent, so the sieve (built from the stored, normalised list) sees
+        // exactly the name that `has_action` looks up.
+        prefilter::may_contain_candidate(record, &|name| {
+            sieve.may_hold(name) && config.has_action(name)
+        })
     }
 
     /// Judges one event; counts candidates and detections.
@@ -232,4 +277,54 @@ impl Evaluator {
 
 fn owned(text: Option<&str>) -> Option<String> {
     text.map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_sieve_holds_every_configured_action() {
+        let actions = config::Config::default().actions;
+        let sieve = ActionSieve::new(&actions);
+        for action in &actions {
+            assert!(sieve.may_hold(action.as_bytes()), "{action}");
+        }
+        // Common CloudTrail calls that are not discovery calls mostly miss.
+        let others = [
+            "Decrypt",
+            "GetObject",
+            "PutObject",
+            "AssumeRole",
+            "GenerateDataKey",
+            "ConsoleLogin",
+            "PutMetricData",
+            "RunInstances",
+            "CreateLogStream",
+            "GetParameter",
+        ];
+        let misses = others
+            .iter()
+            .filter(|o| !sieve.may_hold(o.as_bytes()))
+            .count();
+        assert!(misses >= 7, "only {misses} of {} missed", others.len());
+        // An empty list holds nothing.
+        assert!(!ActionSieve::new(&[]).may_hold(b"ListUsers"));
+    }
+
+    #[test]
+    fn normalising_twice_changes_nothing() {
+        for name in [
+            "ListFunctions20150331",
+            "GetFunction20150331v2",
+            "X2015033120150331",
+            "Xv220150331",
+            "ListFunctions20150331v",
+            "20150331",
+            "a20150331v20150331",
+        ] {
+            let once = prefilter::normalise_bytes(name.as_bytes());
+            assert_eq!(prefilter::normalise_bytes(once), once, "{name}");
+        }
+    }
 }
