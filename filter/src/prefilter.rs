@@ -282,6 +282,17 @@ enum Read<'a> {
 /// `pos`, just past a key name. The quoting of the key's closing quote decides the
 /// mode: `\"` means the key sits in JSON text inside a string (a `log` line).
 fn read_value(text: &[u8], pos: usize) -> Read<'_> {
+    // The spelling CloudTrail writes, `"eventName":"Value"`, without the general path.
+    if let Some(rest) = text.get(pos..).and_then(|r| r.strip_prefix(b"\":\"")) {
+        for (n, &b) in rest.iter().enumerate() {
+            match b {
+                b'"' => return Read::Value(rest.get(..n).unwrap_or_default()),
+                b'\\' => return Read::Unsure,
+                _ => {}
+            }
+        }
+        return Read::Unsure;
+    }
     let escaped = match text.get(pos) {
         Some(b'"') => false,
         Some(b'\\') if text.get(pos + 1) == Some(&b'"') => true,
