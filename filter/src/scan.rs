@@ -123,6 +123,20 @@ fn quote_or_backslash(w: u64) -> u64 {
     (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)
 }
 
+/// High bit set in the lowest byte of `w` that is `"`, `{`, `}`, `[` or `]` (higher
+/// flagged bytes may be false positives). Setting bit 5 of every byte maps `[`
+/// and `]` onto `{` and `}` and no other byte onto them.
+#[inline]
+fn quote_or_bracket(w: u64) -> u64 {
+    let q = w ^ (ONES * u64::from(b'"'));
+    let folded = w | (ONES * 0x20);
+    let open = folded ^ (ONES * u64::from(b'{'));
+    let close = folded ^ (ONES * u64::from(b'}'));
+    (q.wrapping_sub(ONES) & !q)
+        | (open.wrapping_sub(ONES) & !open)
+        | (close.wrapping_sub(ONES) & !close)
+}
+
 /// The eight bytes at `pos` as a little-endian word, if there are eight.
 #[inline]
 fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
@@ -497,7 +511,19 @@ pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
     };
     let mut depth: usize = 0;
     let mut p = pos;
-    while let Some(&b) = doc.get(p) {
+    loop {
+        // Words without a quote or bracket are skipped whole.
+        while let Some(w) = word_at(doc, p) {
+            let special = quote_or_bracket(w) & HIGHS;
+            if special != 0 {
+                p += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            p += 8;
+        }
+        let Some(&b) = doc.get(p) else {
+            break;
+        };
         match b {
             b'"' => p = skip_string(doc, p),
             b'{' | b'[' => depth += 1,
@@ -526,6 +552,18 @@ impl<'a> Value<'a> {
     /// document.
     pub fn parse_validated(doc: &'a [u8]) -> Result<Value<'a>, ScanError> {
         let start = skip_ws(doc, 0);
+        // A validated document is exactly one value, so a container ends at the last
+        // byte that is not whitespace: no need to walk it to find its end.
+        let end = doc.iter().rposition(|&b| !is_ws(b)).map_or(0, |i| i + 1);
+        let kind = match (doc.get(start), end.checked_sub(1).and_then(|i| doc.get(i))) {
+            (Some(b'{'), Some(b'}')) => Some(Kind::Object),
+            (Some(b'['), Some(b']')) => Some(Kind::Array),
+            _ => None,
+        };
+        if let (Some(kind), true) = (kind, end > start + 1) {
+            let bytes = doc.get(start..end).unwrap_or_default();
+            return Ok(Value { kind, bytes });
+        }
         let (end, kind) = value_end(doc, start)?;
         let bytes = doc.get(start..end).unwrap_or_default();
         Ok(Value { kind, bytes })
