@@ -6,7 +6,6 @@
 
 use crate::config::ConfigError;
 use crate::rules::{Detection, TimeSource};
-use std::fmt::Write;
 
 /// JSON whitespace.
 fn is_space(b: u8) -> bool {
@@ -72,29 +71,30 @@ fn render_one(out: &mut String, d: &Detection, config_error: Option<&ConfigError
     let c = &d.candidate;
     out.push('{');
     if let Some(index) = d.index {
-        let _ = write!(out, "\"index\":{index},");
+        out.push_str("\"index\":");
+        push_uint(out, index as u64);
+        out.push(',');
     }
-    let _ = write!(
-        out,
-        "\"rule\":{{\"id\":\"{}\",\"name\":\"{}\",\"severity\":\"{}\",\"risk_score\":{}}},",
-        d.rule.id(),
-        d.rule.name(),
-        d.rule.severity(),
-        d.rule.risk_score()
-    );
+    out.push_str("\"rule\":{\"id\":\"");
+    out.push_str(d.rule.id());
+    out.push_str("\",\"name\":\"");
+    out.push_str(d.rule.name());
+    out.push_str("\",\"severity\":\"");
+    out.push_str(d.rule.severity());
+    out.push_str("\",\"risk_score\":");
+    push_uint(out, u64::from(d.rule.risk_score()));
+    out.push_str("},");
     out.push_str(
         "\"threat\":{\"framework\":\"MITRE ATT&CK\",\
          \"tactic\":{\"id\":\"TA0007\",\"name\":\"Discovery\"},\
          \"technique\":[{\"id\":\"T1526\",\"name\":\"Cloud Service Discovery\"},\
          {\"id\":\"T1580\",\"name\":\"Cloud Infrastructure Discovery\"}]},",
     );
-    out.push_str("\"source\":{\"ip\":");
-    string(out, &c.source_ip.to_string());
-    let _ = write!(
-        out,
-        ",\"as\":{{\"number\":{},\"organization\":{{\"name\":",
-        c.asn
-    );
+    out.push_str("\"source\":{\"ip\":\"");
+    push_ip(out, c.source_ip);
+    out.push_str("\",\"as\":{\"number\":");
+    push_uint(out, u64::from(c.asn));
+    out.push_str(",\"organization\":{\"name\":");
     string(out, &c.organisation);
     out.push_str("}},\"asn_category\":");
     string(out, &c.category);
@@ -110,19 +110,21 @@ fn render_one(out: &mut String, d: &Detection, config_error: Option<&ConfigError
     string(out, &c.action);
     out.push_str(",\"provider\":");
     string(out, &c.provider);
-    let _ = write!(
-        out,
-        ",\"outcome\":\"{}\",\"time\":\"{}\",\"time_source\":\"{}\"}},\"reason\":",
-        c.outcome,
-        format_time(c.time),
-        match c.time_source {
-            TimeSource::Event => "event",
-            TimeSource::Record => "record",
-        }
-    );
+    out.push_str(",\"outcome\":\"");
+    out.push_str(c.outcome);
+    out.push_str("\",\"time\":\"");
+    push_time(out, c.time);
+    out.push_str("\",\"time_source\":\"");
+    out.push_str(match c.time_source {
+        TimeSource::Event => "event",
+        TimeSource::Record => "record",
+    });
+    out.push_str("\"},\"reason\":");
     string(out, &d.reason);
     if let Some(previous) = d.previous_seen {
-        let _ = write!(out, ",\"previous_seen\":\"{}\"", format_time(previous));
+        out.push_str(",\"previous_seen\":\"");
+        push_time(out, previous);
+        out.push('"');
     }
     if let Some(error) = config_error {
         out.push_str(",\"config_error\":");
@@ -134,7 +136,9 @@ fn render_one(out: &mut String, d: &Detection, config_error: Option<&ConfigError
 /// `source_as` added by `enrich_all`.
 pub fn render_source_as(number: u32, organisation: &str, category: Option<&str>) -> String {
     let mut out = String::with_capacity(96);
-    let _ = write!(out, "{{\"number\":{number},\"organization\":{{\"name\":");
+    out.push_str("{\"number\":");
+    push_uint(&mut out, u64::from(number));
+    out.push_str(",\"organization\":{\"name\":");
     string(&mut out, organisation);
     out.push('}');
     if let Some(category) = category {
@@ -147,45 +151,124 @@ pub fn render_source_as(number: u32, organisation: &str, category: Option<&str>)
 
 fn optional(out: &mut String, key: &str, value: Option<&str>) {
     if let Some(value) = value {
-        let _ = write!(out, ",\"{key}\":");
+        out.push_str(",\"");
+        out.push_str(key);
+        out.push_str("\":");
         string(out, value);
     }
 }
 
-/// Appends `text` as a JSON string literal.
-pub fn string(out: &mut String, text: &str) {
-    out.push('"');
-    for ch in text.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+// Rendering is hand-written (no `write!`/`format!`): inside the router's wasm
+// interpreter the formatting machinery cost about as much as parsing the record.
+
+/// `n` in decimal.
+fn push_uint(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
         }
     }
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
+}
+
+/// `n` (0..=99) as two digits.
+fn push_two(out: &mut String, n: u32) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
+/// IPv4 written by hand (the common case); IPv6 through its `Display`, which
+/// compresses zero runs as RFC 5952 says.
+fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_uint(out, u64::from(octet));
+            }
+        }
+        std::net::IpAddr::V6(v6) => out.push_str(&v6.to_string()),
+    }
+}
+
+/// A JSON string: runs of bytes that need no escape are copied whole.
+pub fn string(out: &mut String, text: &str) {
+    out.push('"');
+    let mut plain = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        // Escapable bytes are ASCII, so `plain..i` ends on a character boundary.
+        out.push_str(text.get(plain..i).unwrap_or_default());
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
+            ));
+        } else {
+            out.push_str(escape);
+        }
+        plain = i + 1;
+    }
+    out.push_str(text.get(plain..).unwrap_or_default());
     out.push('"');
 }
 
-/// Unix seconds → `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub fn format_time(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, unix);
+    out
 }
 
-/// Days since 1970-01-01 → (year, month, day), by the era-based method (eras of
-/// 400 years = 146,097 days, years starting in March so leap days fall last).
+fn push_time(out: &mut String, unix: i64) {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(days);
+    if (0..=9999).contains(&year) {
+        let year = year as u32;
+        push_two(out, year / 100);
+        push_two(out, year % 100);
+    } else {
+        // Outside four digits (never a real event time): as `{:04}` writes it.
+        out.push_str(&format!("{year:04}"));
+    }
+    out.push('-');
+    push_two(out, month);
+    out.push('-');
+    push_two(out, day);
+    out.push('T');
+    push_two(out, secs / 3600);
+    out.push(':');
+    push_two(out, secs % 3600 / 60);
+    out.push(':');
+    push_two(out, secs % 60);
+    out.push('Z');
+}
+
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days.saturating_add(719_468);
     let era = z.div_euclid(146_097);
@@ -216,6 +299,47 @@ pub fn format_duration(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hand_written_numbers_addresses_and_times() {
+        for n in [0u64, 7, 9, 10, 47, 99, 100, 65_535, 4_294_967_295, u64::MAX] {
+            let mut out = String::new();
+            push_uint(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        for ip in ["0.0.0.0", "146.70.117.42", "255.255.255.255", "10.0.0.1"] {
+            let parsed: std::net::IpAddr = ip.parse().unwrap_or(std::net::IpAddr::from([0; 4]));
+            let mut out = String::new();
+            push_ip(&mut out, parsed);
+            assert_eq!(out, ip);
+        }
+        // 1781942400 s is 2026-06-20T08:00:00Z; 0 is the epoch; the leap day of 2024.
+        assert_eq!(format_time(1_781_942_400), "2026-06-20T08:00:00Z");
+        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_709_208_059), "2024-02-29T12:00:59Z");
+        assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn strings_escape_as_serde_json_does() {
+        for text in [
+            "",
+            "plain",
+            "a\"b\\c",
+            "line\nbreak\r\ttab",
+            "\u{0}\u{1f}\u{7f}",
+            "caf\u{e9} \u{1f600}",
+            "\"",
+        ] {
+            let mut out = String::new();
+            string(&mut out, text);
+            assert_eq!(
+                out,
+                serde_json::to_string(text).unwrap_or_default(),
+                "{text:?}"
+            );
+        }
+    }
 
     fn spliced(record: &str) -> String {
         let mut out = Vec::new();
