@@ -8,6 +8,7 @@ pub mod hosts;
 pub mod shapes;
 pub mod splice;
 pub mod verify;
+pub mod wasm;
 
 /// The host record time every test passes (2026-06-20T08:00:00Z); fixtures without a
 /// usable `eventTime` expect detections at this time.
