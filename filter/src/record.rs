@@ -129,21 +129,25 @@ fn first<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
 /// so the common single-event record is walked once.
 fn survey<'a>(object: Value<'a>, c: &mut Collector<'a>) -> TopLevel<'a> {
     let mut top = TopLevel::default();
-    let Some(members) = object.members() else {
+    let Some(mut members) = object.members() else {
         return top;
     };
-    for (key, value) in members.map_while(Result::ok) {
+    while let Some(Ok(key)) = members.next_key() {
+        if key.is("userIdentity") {
+            if !walk_user_identity(c, &mut members) {
+                break;
+            }
+            continue;
+        }
+        let Ok(value) = members.value() else {
+            break;
+        };
         if let Some(field) = raw_field(key.raw) {
             top.raw |= matches!(field, Field::Action | Field::Provider);
             c.set(field, value);
             continue;
         }
         match key.raw {
-            b"userIdentity" => {
-                if let Some(identity) = claim_object(c, Field::UserIdentity, value) {
-                    user_identity(c, identity);
-                }
-            }
             b"Records" => first(&mut top.records, value),
             b"detail-type" => first(&mut top.detail_type, value),
             b"detail" => first(&mut top.detail, value),
@@ -161,6 +165,19 @@ fn survey<'a>(object: Value<'a>, c: &mut Collector<'a>) -> TopLevel<'a> {
         }
     }
     top
+}
+
+/// Takes the `userIdentity` value at the cursor of `members`: walked in place (not
+/// skipped first) when it is the first occurrence and an object, else skipped.
+/// `false` if the walk cannot go on (text that was not validated).
+fn walk_user_identity<'a>(c: &mut Collector<'a>, members: &mut scan::Members<'a>) -> bool {
+    if c.claim(Field::UserIdentity) {
+        if let Some(mut identity) = members.enter() {
+            user_identity(c, &mut identity);
+            return members.resume_after(&identity);
+        }
+    }
+    members.value().is_ok()
 }
 
 /// The top-level string fields of a raw CloudTrail event.
@@ -336,40 +353,34 @@ impl<'a> Collector<'a> {
     }
 }
 
-/// The members of `value` if it is an object and `field` is its first occurrence.
-fn claim_object<'a>(
-    c: &mut Collector<'a>,
-    field: Field,
-    value: Value<'a>,
-) -> Option<scan::Members<'a>> {
-    if c.claim(field) {
-        value.members()
-    } else {
-        None
-    }
-}
-
 /// A raw CloudTrail event's fields. The key paths are fixed, so the walk is a loop
 /// over at most four levels (event → userIdentity → sessionContext → sessionIssuer).
 pub fn raw_event(object: Value<'_>) -> Event<'_> {
     let mut c = Collector::default();
-    let Some(members) = object.members() else {
+    let Some(mut members) = object.members() else {
         return c.finish();
     };
-    for (key, value) in members.map_while(Result::ok) {
+    while let Some(Ok(key)) = members.next_key() {
+        if key.is("userIdentity") {
+            if !walk_user_identity(&mut c, &mut members) {
+                break;
+            }
+            continue;
+        }
+        let Ok(value) = members.value() else {
+            break;
+        };
         if let Some(field) = raw_field(key.raw) {
             c.set(field, value);
-        } else if key.is("userIdentity") {
-            if let Some(identity) = claim_object(&mut c, Field::UserIdentity, value) {
-                user_identity(&mut c, identity);
-            }
         }
     }
     c.finish()
 }
 
-fn user_identity<'a>(c: &mut Collector<'a>, identity: scan::Members<'a>) {
-    for (key, value) in identity.map_while(Result::ok) {
+/// The fields of `userIdentity`, walked to its closing brace (so the caller can
+/// resume after it); `sessionContext` and `sessionIssuer` are walked in place too.
+fn user_identity<'a>(c: &mut Collector<'a>, identity: &mut scan::Members<'a>) {
+    while let Some(Ok(key)) = identity.next_key() {
         let field = match key.raw {
             b"type" => Field::IdentityType,
             b"arn" => Field::Arn,
@@ -377,31 +388,60 @@ fn user_identity<'a>(c: &mut Collector<'a>, identity: scan::Members<'a>) {
             b"userName" => Field::IdentityUserName,
             b"accountId" => Field::AccountId,
             b"sessionContext" => {
-                let Some(context) = claim_object(c, Field::SessionContext, value) else {
-                    continue;
+                // Claimed whatever its type: a later duplicate never counts.
+                let fresh = c.claim(Field::SessionContext);
+                let walked = match identity.enter() {
+                    Some(mut context) if fresh => {
+                        session_context(c, &mut context);
+                        identity.resume_after(&context)
+                    }
+                    _ => identity.value().is_ok(),
                 };
-                for (key, value) in context.map_while(Result::ok) {
-                    if !key.is("sessionIssuer") {
-                        continue;
-                    }
-                    let Some(issuer) = claim_object(c, Field::SessionIssuer, value) else {
-                        continue;
-                    };
-                    for (key, value) in issuer.map_while(Result::ok) {
-                        // Elastic's user.name and the role name.
-                        if key.is("userName") && c.claim(Field::RoleName) {
-                            if let Some(name) = value.decode_str() {
-                                c.event.role_name = Some(name.clone());
-                                c.event.user_name = Some(name);
-                            }
-                        }
-                    }
+                if !walked {
+                    return;
                 }
                 continue;
             }
-            _ => continue,
+            _ => {
+                if identity.value().is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Ok(value) = identity.value() else {
+            return;
         };
         c.set(field, value);
+    }
+}
+
+/// `sessionContext`: only `sessionIssuer.userName` is wanted.
+fn session_context<'a>(c: &mut Collector<'a>, context: &mut scan::Members<'a>) {
+    while let Some(Ok(key)) = context.next_key() {
+        if key.is("sessionIssuer") && c.claim(Field::SessionIssuer) {
+            if let Some(mut issuer) = context.enter() {
+                while let Some(Ok(key)) = issuer.next_key() {
+                    let Ok(value) = issuer.value() else {
+                        return;
+                    };
+                    // Elastic's user.name and the role name.
+                    if key.is("userName") && c.claim(Field::RoleName) {
+                        if let Some(name) = value.decode_str() {
+                            c.event.role_name = Some(name.clone());
+                            c.event.user_name = Some(name);
+                        }
+                    }
+                }
+                if !context.resume_after(&issuer) {
+                    return;
+                }
+                continue;
+            }
+        }
+        if context.value().is_err() {
+            return;
+        }
     }
 }
 
@@ -586,6 +626,30 @@ mod tests {
             br#"{"eventSource":"s3.amazonaws.com","eventName":null,"eventName":"ListBuckets"}"#,
         );
         assert_eq!(e.action, None);
+    }
+
+    #[test]
+    fn nested_identity_objects_walked_in_place() {
+        // A first sessionContext that is not an object still counts as the first.
+        let e = one(
+            br#"{"eventName":"ListUsers","userIdentity":{"sessionContext":5,"sessionContext":{"sessionIssuer":{"userName":"r"}},"arn":"a"},"awsRegion":"x"}"#,
+        );
+        assert_eq!((e.role_name, e.arn, e.region), (None, text("a"), text("x")));
+        // Members after each nested object are still read, at every level.
+        let e = one(
+            br#"{"userIdentity":{"sessionContext":{"attributes":{"a":{}},"sessionIssuer":{"arn":"i","userName":"role"},"z":[]},"type":"AssumedRole"},"eventName":"ListUsers","Records":[]}"#,
+        );
+        assert_eq!(
+            (e.role_name, e.identity_type, e.action),
+            (text("role"), text("AssumedRole"), text("ListUsers"))
+        );
+        // In a batch element too.
+        let record = br#"{"Records":[{"userIdentity":{"arn":"a1","sessionContext":{}},"eventName":"ListKeys"},{"eventName":"ListUsers"}]}"#;
+        let mut arns = Vec::new();
+        let _ = visit_events(record, &mut |slot| {
+            arns.push((slot.event.arn.as_deref().map(str::to_owned), slot.index))
+        });
+        assert_eq!(arns, [(Some("a1".to_owned()), Some(0)), (None, Some(1))]);
     }
 
     #[test]

@@ -589,6 +589,7 @@ impl<'a> Value<'a> {
             doc: self.bytes,
             pos: 1,
             done: false,
+            closed: None,
         })
     }
 
@@ -629,6 +630,8 @@ pub struct Members<'a> {
     doc: &'a [u8],
     pos: usize,
     done: bool,
+    /// The offset just past the closing brace, once the walk has reached it.
+    closed: Option<usize>,
 }
 
 impl<'a> Iterator for Members<'a> {
@@ -647,11 +650,73 @@ impl<'a> Iterator for Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    fn step(&mut self) -> Option<Result<(RawStr<'a>, Value<'a>), ScanError>> {
+    /// The next key, leaving the cursor at its value: take the value with
+    /// [`Members::value`], or walk into an object value with [`Members::enter`]
+    /// (which saves skipping it first). `None` at the closing brace.
+    pub fn next_key(&mut self) -> Option<Result<RawStr<'a>, ScanError>> {
+        if self.done {
+            return None;
+        }
+        let item = self.key_step();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
+        }
+        item
+    }
+
+    /// The value at the cursor (just after [`Members::next_key`]), skipped whole.
+    pub fn value(&mut self) -> Result<Value<'a>, ScanError> {
+        let start = self.pos;
+        match value_end(self.doc, start) {
+            Ok((end, kind)) => {
+                self.pos = end;
+                let bytes = self.doc.get(start..end).unwrap_or_default();
+                Ok(Value { kind, bytes })
+            }
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// The members of the object at the cursor (just after [`Members::next_key`]),
+    /// without finding its end first; `None` if the value is not an object. Walk
+    /// them to the end, then call [`Members::resume_after`].
+    pub fn enter(&self) -> Option<Members<'a>> {
+        let rest = self.doc.get(self.pos..)?;
+        (rest.first() == Some(&b'{')).then_some(Members {
+            doc: rest,
+            pos: 1,
+            done: false,
+            closed: None,
+        })
+    }
+
+    /// Moves the cursor past an object walked with [`Members::enter`]. `false`, and
+    /// this walk ends too, if `nested` did not reach its closing brace.
+    pub fn resume_after(&mut self, nested: &Members<'a>) -> bool {
+        match nested.closed {
+            Some(end) => {
+                self.pos += end;
+                true
+            }
+            None => {
+                self.done = true;
+                false
+            }
+        }
+    }
+
+    fn key_step(&mut self) -> Option<Result<RawStr<'a>, ScanError>> {
         let doc = self.doc;
         let mut pos = skip_ws(doc, self.pos);
         match doc.get(pos) {
-            Some(b'}') | None => return None,
+            Some(b'}') => {
+                self.closed = Some(pos + 1);
+                return None;
+            }
+            None => return None,
             Some(b',') => pos = skip_ws(doc, pos + 1),
             Some(_) => {}
         }
@@ -671,14 +736,16 @@ impl<'a> Members<'a> {
             let b = doc.get(pos).copied().unwrap_or(0);
             return Some(Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)));
         }
-        let start = skip_ws(doc, pos + 1);
-        let (end, kind) = match value_end(doc, start) {
-            Ok(found) => found,
+        self.pos = skip_ws(doc, pos + 1);
+        Some(Ok(key))
+    }
+
+    fn step(&mut self) -> Option<Result<(RawStr<'a>, Value<'a>), ScanError>> {
+        let key = match self.key_step()? {
+            Ok(key) => key,
             Err(e) => return Some(Err(e)),
         };
-        self.pos = end;
-        let bytes = doc.get(start..end).unwrap_or_default();
-        Some(Ok((key, Value { kind, bytes })))
+        Some(self.value().map(|value| (key, value)))
     }
 }
 
