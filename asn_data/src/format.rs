@@ -111,6 +111,22 @@ pub fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
+/// Upper bound on what decoding one table may claim (bytes read plus the memory
+/// of containers it allocates). Without a limit bincode trusts a length prefix
+/// and allocates for it before reading a single element, so a corrupt file of a
+/// few dozen bytes could ask for terabytes and abort the process. Tables are a
+/// few MB; this leaves ample room.
+pub const DECODE_LIMIT: usize = 64 << 20;
+
+/// [`config`] with [`DECODE_LIMIT`]: the same encoding, for reading untrusted bytes.
+pub fn decode_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<DECODE_LIMIT>,
+> {
+    config().with_limit::<DECODE_LIMIT>()
+}
+
 /// Reads the `index`-th `W`-byte (1 to 8) little-endian unsigned integer of `blob`.
 /// `None` when the blob is too short: corrupt tables answer "unknown", never panic.
 #[inline(always)]

@@ -76,7 +76,8 @@ impl<'a> Table<'a> {
         }
         let decode_err = |e: bincode::error::DecodeError| TableError::Decode(e.to_string());
         let (preamble, used): (Preamble, usize) =
-            bincode::borrow_decode_from_slice(bytes, format::config()).map_err(decode_err)?;
+            bincode::borrow_decode_from_slice(bytes, format::decode_config())
+                .map_err(decode_err)?;
         if preamble.format_version != FORMAT_VERSION {
             return Err(TableError::UnsupportedVersion {
                 found: preamble.format_version,
@@ -85,7 +86,7 @@ impl<'a> Table<'a> {
         }
         let rest = bytes.get(used..).ok_or(TableError::NotATable)?;
         let (body, body_len): (Body<'a>, usize) =
-            bincode::borrow_decode_from_slice(rest, format::config()).map_err(decode_err)?;
+            bincode::borrow_decode_from_slice(rest, format::decode_config()).map_err(decode_err)?;
         if body_len != rest.len() {
             return Err(TableError::Inconsistent("trailing bytes after the table"));
         }
