@@ -1,0 +1,245 @@
+//! Bounded memory: linear memory stops growing after warm-up however many records
+//! pass, and distinct identities beyond `max_keys` are evicted, not kept.
+//!
+//! These tests drive the module through a small wasmtime harness of their own,
+//! because they read the size of linear memory (in 64 KiB pages) between calls.
+//!
+//! The full-size runs are `#[ignore]`d (minutes, not seconds):
+//!
+//! ```sh
+//! cargo test --release -p vpnrecon-e2e --test hardening_memory -- --ignored --nocapture
+//! ```
+
+mod hardening_common;
+
+use std::path::Path;
+
+use hardening_common::{discovery_event, PLAIN_IP, VPN_IP};
+use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+/// The module in wasmtime, Fluent Bit's calling convention, memory in view.
+struct Probe {
+    store: Store<WasiP1Ctx>,
+    memory: Memory,
+    malloc: TypedFunc<i32, i32>,
+    free: TypedFunc<i32, ()>,
+    alerts: TypedFunc<(i32, i32, i32, i32, i32, i32), i32>,
+    info: TypedFunc<(), i32>,
+}
+
+impl Probe {
+    fn new(dir: &Path) -> Probe {
+        let engine = Engine::default();
+        let module = Module::new(&engine, vpnrecon_host::embedded_module()).expect("compiles");
+        let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).expect("WASI");
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.inherit_stderr();
+        wasi.preopened_dir(dir, ".", FsPerms::ReadWrite)
+            .expect("pre-open");
+        let mut store = Store::new(&engine, wasi.build_p1());
+        let instance: Instance = linker
+            .instantiate(&mut store, &module)
+            .expect("instantiate");
+        let memory = instance.get_memory(&mut store, "memory").expect("memory");
+        let malloc = instance
+            .get_typed_func(&mut store, "malloc")
+            .expect("malloc");
+        let free = instance.get_typed_func(&mut store, "free").expect("free");
+        let alerts = instance
+            .get_typed_func(&mut store, "vpnrecon_alerts")
+            .expect("alerts");
+        let info = instance
+            .get_typed_func(&mut store, "vpnrecon_info")
+            .expect("info");
+        Probe {
+            store,
+            memory,
+            malloc,
+            free,
+            alerts,
+            info,
+        }
+    }
+
+    fn pages(&self) -> u64 {
+        self.memory.size(&self.store)
+    }
+
+    /// One record through `vpnrecon_alerts`; whether it fired.
+    fn alerts(&mut self, record: &[u8]) -> bool {
+        let ptr = self.copy_in(record);
+        let tag = self.copy_in(b"cloudtrail");
+        let out = self
+            .alerts
+            .call(&mut self.store, (tag, 10, 0, 0, ptr, record.len() as i32))
+            .expect("no trap");
+        let fired = self.string_at(out).map(|s| !s.is_empty()).unwrap_or(false);
+        self.free.call(&mut self.store, ptr).expect("free");
+        self.free.call(&mut self.store, tag).expect("free");
+        fired
+    }
+
+    fn copy_in(&mut self, bytes: &[u8]) -> i32 {
+        let ptr = self
+            .malloc
+            .call(&mut self.store, bytes.len() as i32 + 1)
+            .expect("malloc");
+        assert_ne!(ptr, 0, "malloc failed");
+        let data = self.memory.data_mut(&mut self.store);
+        let start = ptr as usize;
+        data[start..start + bytes.len()].copy_from_slice(bytes);
+        data[start + bytes.len()] = 0;
+        ptr
+    }
+
+    fn string_at(&self, ptr: i32) -> Option<Vec<u8>> {
+        let data = self.memory.data(&self.store);
+        let tail = data.get(ptr as u32 as usize..)?;
+        let len = tail.iter().position(|&b| b == 0)?;
+        Some(tail[..len].to_vec())
+    }
+
+    fn info(&mut self) -> serde_json::Value {
+        let ptr = self.info.call(&mut self.store, ()).expect("info");
+        let text = self.string_at(ptr).expect("info string");
+        serde_json::from_slice(&text).expect("info is JSON")
+    }
+}
+
+/// Record `n` of a stream that repeats a bounded population: mostly benign
+/// events (rejected by the prefilter), some discovery calls from outside the VPN
+/// list, some from a VPN address by 500 recurring users, and now and then a large
+/// record (64 KiB). Event time advances one second per record.
+fn recurring(n: u64) -> Vec<u8> {
+    let time = format_time(n);
+    match n % 10 {
+        0..=5 => format!(
+            r#"{{"eventVersion":"1.09","eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","sourceIPAddress":"{PLAIN_IP}","requestParameters":{{"key":"k{n}"}}}}"#
+        )
+        .into_bytes(),
+        6 | 7 => discovery_event(&format!("dev{}", n % 97), PLAIN_IP, &time).into_bytes(),
+        8 => discovery_event(&format!("user{}", n % 500), VPN_IP, &time).into_bytes(),
+        _ if n % 1000 == 9 => discovery_event(&"x".repeat(64 << 10), PLAIN_IP, &time).into_bytes(),
+        _ => discovery_event(&format!("ops{}", n % 13), VPN_IP, &time).into_bytes(),
+    }
+}
+
+/// Seconds after 2026-06-01T00:00:00Z as an ISO 8601 UTC time (days < 28).
+fn format_time(offset: u64) -> String {
+    let (d, rest) = (offset / 86_400, offset % 86_400);
+    format!(
+        "2026-06-{:02}T{:02}:{:02}:{:02}Z",
+        1 + d % 28,
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Replays `total` records; returns the page count after `warm_up` records and at
+/// the end.
+fn replay_recurring(total: u64, warm_up: u64) -> (u64, u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut probe = Probe::new(dir.path());
+    let mut after_warm_up = 0;
+    for n in 0..total {
+        probe.alerts(&recurring(n));
+        if n + 1 == warm_up {
+            after_warm_up = probe.pages();
+        }
+    }
+    let info = probe.info();
+    assert_eq!(info["counters"]["records"], total, "{info}");
+    (after_warm_up, probe.pages())
+}
+
+#[test]
+fn linear_memory_stops_growing_after_warm_up() {
+    let (warm, end) = replay_recurring(200_000, 20_000);
+    eprintln!("pages after 20,000 records: {warm}; after 200,000: {end}");
+    assert_eq!(end, warm, "linear memory grew after warm-up");
+}
+
+/// Three rounds of `per_round` distinct identities from a VPN address, with
+/// `max_keys` set in `vpnrecon.toml`. Returns (pages after round 2, pages after
+/// round 3, info).
+fn distinct_identities(max_keys: u64, per_round: u64) -> (u64, u64, serde_json::Value) {
+    // Round 1 fills the map past its cap; round 2 runs the first eviction and
+    // journal compaction cycles (their buffers are warm-up); round 3 must fit in
+    // what rounds 1 and 2 left.
+    let rounds = 3;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("vpnrecon.toml"),
+        format!("max_keys = {max_keys}\n"),
+    )
+    .expect("write config");
+    let mut probe = Probe::new(dir.path());
+    let mut fired = 0u64;
+    let mut pages = Vec::new();
+    for round in 0..rounds {
+        for i in 0..per_round {
+            let n = round * per_round + i;
+            // Eight per second, so all stay inside the 10-day window: eviction, not
+            // expiry, is what keeps the map at its cap.
+            let time = format_time(n / 8);
+            fired += u64::from(
+                probe.alerts(discovery_event(&format!("id{n}"), VPN_IP, &time).as_bytes()),
+            );
+        }
+        pages.push(probe.pages());
+    }
+    let info = probe.info();
+    // Each identity is new: every one fires, eviction notwithstanding.
+    assert_eq!(fired, rounds * per_round, "{info}");
+    (pages[1], pages[2], info)
+}
+
+#[test]
+fn distinct_identities_respect_the_cap_and_evict() {
+    let (first, second, info) = distinct_identities(20_000, 40_000);
+    let state = &info["state"];
+    eprintln!("pages: {first} after 80,000 identities, {second} after 120,000; state: {state}");
+    assert!(
+        state["identity_keys"].as_u64().expect("count") <= 20_000,
+        "{info}"
+    );
+    assert!(state["evicted"].as_u64().expect("count") > 0, "{info}");
+    let source = info["config"]["source"].as_str().unwrap_or_default();
+    assert!(
+        source.ends_with("vpnrecon.toml"),
+        "vpnrecon.toml not in force: {info}"
+    );
+    assert!(info["config"]["error"].is_null(), "{info}");
+    assert_eq!(
+        second, first,
+        "linear memory grew while the map was at its cap"
+    );
+}
+
+#[test]
+#[ignore = "10 million records, minutes in release mode"]
+fn ten_million_records_in_bounded_memory() {
+    let (warm, end) = replay_recurring(10_000_000, 100_000);
+    eprintln!("pages after 100,000 records: {warm}; after 10,000,000: {end}");
+    assert_eq!(end, warm, "linear memory grew after warm-up");
+}
+
+#[test]
+#[ignore = "2 million distinct identities at the default cap, minutes in release mode"]
+fn two_million_identities_at_the_default_cap() {
+    let (first, second, info) = distinct_identities(1_000_000, 700_000);
+    let state = &info["state"];
+    eprintln!(
+        "pages: {first} after 2,000,000 identities, {second} after 4,000,000; state: {state}"
+    );
+    assert!(
+        state["identity_keys"].as_u64().expect("count") <= 1_000_000,
+        "{info}"
+    );
+    assert!(state["evicted"].as_u64().expect("count") > 0, "{info}");
+    assert_eq!(second, first);
+}
