@@ -17,7 +17,9 @@
 //!   RFC 8259 numbers and literals, valid UTF-8 (checked with `core::str::from_utf8`
 //!   on each string that holds a non-ASCII byte; outside strings only ASCII is legal).
 //! * [`Members`] / [`Elements`] walk one container of an already validated document;
-//!   nested values are skipped with a bracket counter, never by recursion.
+//!   nested values are skipped with a bracket counter (eight bytes at a time), never
+//!   by recursion, and [`Members::enter`] walks into a wanted nested object in place
+//!   instead of skipping it first.
 //! * [`RawStr::decode`] turns a string span into `Cow<str>`, borrowed unless the
 //!   string has escapes.
 //!
