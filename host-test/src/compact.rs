@@ -7,23 +7,20 @@ use std::ops::Range;
 /// Appends `src` to `dst` without the whitespace outside strings: the compact form
 /// Fluent Bit's msgpack-to-JSON step produces. String contents are copied as written.
 pub fn compact_into(src: &[u8], dst: &mut Vec<u8>) {
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut i = 0;
     let mut run_start = 0;
-    for (i, &b) in src.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+    while i < src.len() {
+        match src[i] {
+            b'"' => match string_end(src, i) {
+                Some(end) => i = end,
+                None => break, // unterminated string: copy the rest as it is
+            },
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                dst.extend_from_slice(&src[run_start..i]);
+                i += 1;
+                run_start = i;
             }
-        } else if b == b'"' {
-            in_string = true;
-        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-            dst.extend_from_slice(&src[run_start..i]);
-            run_start = i + 1;
+            _ => i += 1,
         }
     }
     dst.extend_from_slice(&src[run_start..]);
@@ -74,16 +71,17 @@ pub fn value_end(doc: &[u8], start: usize) -> Option<usize> {
     }
 }
 
+/// The end (exclusive) of the string whose opening quote is at `start`. String
+/// contents are most of a CloudTrail record, so they are skipped with `memchr`.
 fn string_end(doc: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
-    while i < doc.len() {
-        match doc[i] {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
+    loop {
+        let found = i + memchr::memchr2(b'"', b'\\', doc.get(i..)?)?;
+        if doc[found] == b'"' {
+            return Some(found + 1);
         }
+        i = found + 2;
     }
-    None
 }
 
 /// One member of a top-level object: the key with its quotes, and the value.
@@ -172,4 +170,31 @@ pub fn member<'a>(doc: &'a [u8], members: &[Member], key: &[u8]) -> Option<&'a [
         .iter()
         .find(|m| doc.get(m.key.clone()) == Some(key))
         .and_then(|m| doc.get(m.value.clone()))
+}
+
+/// The value of the member `key` (given with its quotes) of the compact object `doc`,
+/// scanning members only until it is found.
+pub fn find_member<'a>(doc: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    if doc.first() != Some(&b'{') {
+        return None;
+    }
+    let mut i = 1;
+    loop {
+        if doc.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(doc, i)?;
+        if doc.get(key_end) != Some(&b':') {
+            return None;
+        }
+        let value_start = key_end + 1;
+        let value_stop = value_end(doc, value_start)?;
+        if doc.get(i..key_end) == Some(key) {
+            return doc.get(value_start..value_stop);
+        }
+        match doc.get(value_stop) {
+            Some(b',') => i = value_stop + 1,
+            _ => return None,
+        }
+    }
 }

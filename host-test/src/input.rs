@@ -172,8 +172,11 @@ pub fn read_records(
 /// True when the first line opens a JSON container that it does not close: the file
 /// is then one or more multi-line documents rather than NDJSON.
 fn starts_incomplete_document(text: &[u8]) -> bool {
+    // An NDJSON line ends where its value ends; the first line of a pretty-printed
+    // document ends inside it (`{`, `[`, `,`, `:`...). A line that merely looks
+    // complete but is not is handed over as it is, like any other broken line.
     matches!(text.first(), Some(b'{') | Some(b'['))
-        && compact::value_end(&compact_copy(text), 0).is_none()
+        && !matches!(text.last(), Some(b'}') | Some(b']'))
 }
 
 fn compact_copy(text: &[u8]) -> Vec<u8> {
@@ -214,8 +217,11 @@ impl Splitter {
         compact::compact_into(text, &mut buf);
         // Only a line that is one JSON value is re-serialised; anything else reaches
         // the module as it was read.
-        let result = if compact::value_end(&buf, 0) == Some(buf.len()) {
-            self.document(&buf, visit)
+        let result = if buf.first() == Some(&b'{') {
+            // `document` checks the object spans the line, else hands `text` over.
+            self.document(&buf, text, visit)
+        } else if compact::value_end(&buf, 0) == Some(buf.len()) {
+            self.document(&buf, &buf, visit)
         } else {
             visit(text, None)
         };
@@ -226,29 +232,34 @@ impl Splitter {
     fn documents(&mut self, whole: &[u8], visit: &mut Visit<'_>) -> Result<()> {
         let compacted = compact_copy(whole);
         for range in compact::documents(&compacted) {
-            self.document(&compacted[range], visit)?;
+            let doc = &compacted[range];
+            self.document(doc, doc, visit)?;
         }
         Ok(())
     }
 
-    fn document(&mut self, doc: &[u8], visit: &mut Visit<'_>) -> Result<()> {
+    /// `doc` is compact; `raw` is what to hand over if `doc` is not an object.
+    fn document(&mut self, doc: &[u8], raw: &[u8], visit: &mut Visit<'_>) -> Result<()> {
+        // S3 delivery files first, recognised without a pass over the whole object.
+        if !self.batch {
+            let array = doc
+                .strip_prefix(b"{\"Records\":")
+                .and_then(|rest| rest.strip_suffix(b"}"));
+            if let Some(events) = array.and_then(|a| Some((a, compact::array_elements(a)?))) {
+                let (array, ranges) = events;
+                for range in ranges {
+                    let event = &array[range];
+                    visit(event, event_time(event))?;
+                }
+                return Ok(());
+            }
+        }
         let Some(members) = compact::object_members(doc) else {
             // Not an object we can take apart: hand it over as it is.
-            return visit(doc, None);
+            return visit(raw, None);
         };
         if compact::member(doc, &members, b"\"digestPublicKeyFingerprint\"").is_some() {
             return Ok(());
-        }
-        if !self.batch && members.len() == 1 {
-            if let Some(array) = compact::member(doc, &members, b"\"Records\"") {
-                if let Some(events) = compact::array_elements(array) {
-                    for range in events {
-                        let event = &array[range];
-                        visit(event, event_time(event))?;
-                    }
-                    return Ok(());
-                }
-            }
         }
         visit(doc, event_time_of(doc, &members))
     }
@@ -257,14 +268,17 @@ impl Splitter {
 /// The record time a Fluent Bit parser with `Time_Key eventTime` gives: the event's
 /// own `eventTime` (the first event's for a `Records` batch).
 fn event_time(doc: &[u8]) -> Option<RecordTime> {
-    let members = compact::object_members(doc)?;
-    event_time_of(doc, &members)
+    time_text(compact::find_member(doc, b"\"eventTime\"")?)
+}
+
+fn time_text(value: &[u8]) -> Option<RecordTime> {
+    let text = std::str::from_utf8(value.strip_prefix(b"\"")?.strip_suffix(b"\"")?).ok()?;
+    parse_iso8601_utc(text)
 }
 
 fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<RecordTime> {
     if let Some(value) = compact::member(doc, members, b"\"eventTime\"") {
-        let text = std::str::from_utf8(value.strip_prefix(b"\"")?.strip_suffix(b"\"")?).ok()?;
-        return parse_iso8601_utc(text);
+        return time_text(value);
     }
     let records = compact::member(doc, members, b"\"Records\"")?;
     let first = compact::array_elements(records)?.into_iter().next()?;

@@ -7,6 +7,8 @@ use crate::summary::Summary;
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
@@ -57,7 +59,18 @@ pub struct ReplayReport {
     pub module_stderr: Vec<u8>,
 }
 
+/// Records handed from the reading thread to the host, in input order.
+type Batch = Vec<(Vec<u8>, Option<RecordTime>)>;
+/// Records per batch: enough to amortise the hand-over, small enough for flat memory.
+const BATCH_RECORDS: usize = 256;
+/// Batches in flight between the threads.
+const BATCHES_IN_FLIGHT: usize = 8;
+
 /// Replays `paths` (files, directories, `-`) and writes the surviving records to `out`.
+///
+/// Reading (decompression, splitting, compaction) runs on its own thread, ahead of
+/// the host by a bounded number of batches; the host stays on the calling thread
+/// (WAMR's execution environment belongs to the thread that made it).
 pub fn replay(
     paths: &[PathBuf],
     opts: &ReplayOptions,
@@ -78,48 +91,83 @@ pub fn replay(
     // the last event time seen instead so a replay is reproducible.
     let mut last_time = RecordTime::default();
 
-    for source in &sources {
-        let name = source.display();
-        let summary = &mut report.summary;
-        let lost = &mut report.lost;
-        let fuel = &mut report.fuel;
-        input::read_records(source, opts.batch, &mut stats, &mut |record, time| {
-            summary.records += 1;
-            let time = time.unwrap_or(last_time);
-            last_time = time;
-            match host.call(&opts.tag, time, record, &mut result) {
-                Ok(CallOutcome::Kept) => {
-                    summary.kept += 1;
-                    summary.observe_output(&result);
-                    out.write_all(&result)
-                        .and_then(|()| out.write_all(b"\n"))
-                        .context("writing output")?;
-                }
-                Ok(CallOutcome::Dropped) => summary.dropped += 1,
-                Err(error) => {
-                    summary.lost += 1;
-                    if opts.report_lost {
-                        progress.clear();
-                        eprintln!(
-                            "vpnrecon: LOST record #{} ({name}): {error}",
-                            summary.records
-                        );
+    let (sender, receiver) = mpsc::sync_channel::<(usize, Batch)>(BATCHES_IN_FLIGHT);
+    let batch = opts.batch;
+    let (read_result, run_result) = thread::scope(|scope| {
+        let sources = &sources;
+        let reader = scope.spawn(move || -> Result<InputStats> {
+            let mut stats = stats;
+            for (index, source) in sources.iter().enumerate() {
+                let mut pending: Batch = Vec::with_capacity(BATCH_RECORDS);
+                input::read_records(source, batch, &mut stats, &mut |record, time| {
+                    pending.push((record.to_vec(), time));
+                    if pending.len() >= BATCH_RECORDS {
+                        let full =
+                            std::mem::replace(&mut pending, Vec::with_capacity(BATCH_RECORDS));
+                        // The receiver is gone only when the host side stopped early.
+                        sender
+                            .send((index, full))
+                            .map_err(|_| anyhow::anyhow!("replay stopped"))?;
                     }
-                    lost.push(LostRecord {
-                        position: summary.records,
-                        source: name.clone(),
-                        error,
-                    });
+                    Ok(())
+                })
+                .with_context(|| format!("replaying {}", source_label(source)))?;
+                if !pending.is_empty() && sender.send((index, pending)).is_err() {
+                    break;
                 }
             }
-            if let Some(f) = host.last_fuel() {
-                fuel.push(f);
+            Ok(stats)
+        });
+        let run = (|| -> Result<()> {
+            for (index, records) in receiver.iter() {
+                let name = sources[index].display();
+                for (record, time) in records {
+                    let summary = &mut report.summary;
+                    summary.records += 1;
+                    let time = time.unwrap_or(last_time);
+                    last_time = time;
+                    match host.call(&opts.tag, time, &record, &mut result) {
+                        Ok(CallOutcome::Kept) => {
+                            summary.kept += 1;
+                            summary.observe_output(&result);
+                            out.write_all(&result)
+                                .and_then(|()| out.write_all(b"\n"))
+                                .context("writing output")?;
+                        }
+                        Ok(CallOutcome::Dropped) => summary.dropped += 1,
+                        Err(error) => {
+                            summary.lost += 1;
+                            if opts.report_lost {
+                                progress.clear();
+                                eprintln!(
+                                    "vpnrecon: LOST record #{} ({name}): {error}",
+                                    summary.records
+                                );
+                            }
+                            report.lost.push(LostRecord {
+                                position: summary.records,
+                                source: name.clone(),
+                                error,
+                            });
+                        }
+                    }
+                    if let Some(f) = host.last_fuel() {
+                        report.fuel.push(f);
+                    }
+                    progress.tick(&report.summary, started);
+                }
             }
-            progress.tick(summary, started);
             Ok(())
-        })
-        .with_context(|| format!("replaying {}", source_label(source)))?;
-    }
+        })();
+        // Unblock the reader if the host side stopped early.
+        drop(receiver);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked")));
+        (read, run)
+    });
+    run_result?;
+    let stats = read_result?;
     out.flush().context("writing output")?;
     progress.clear();
     report.summary.elapsed = started.elapsed();
