@@ -1,4 +1,4 @@
-//! Builds the vpnrecon filter module for `wasm32-wasip1` (release) so that the
+//! Builds the vpnrecon filter module for `wasm32-wasip1` (profile `wasm-release`) so that the
 //! `vpnrecon` binary embeds it and works alone.
 //!
 //! The nested cargo runs with its own target directory inside OUT_DIR: the outer
@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip1";
+/// The workspace profile for the module: fat LTO, one codegen unit, stripped.
+const MODULE_PROFILE: &str = "wasm-release";
 
 /// Environment of the outer build that must not reach the nested one.
 const SCRUBBED_VARS: &[&str] = &[
@@ -57,7 +59,8 @@ fn main() {
     let target_dir = out_dir.join("filter-target");
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
-        .arg("--release")
+        .arg("--profile")
+        .arg(MODULE_PROFILE)
         .arg("--target")
         .arg(TARGET)
         .arg("-p")
@@ -72,7 +75,7 @@ fn main() {
         if key.starts_with("CARGO_FEATURE_")
             || key.starts_with("CARGO_CFG_")
             || key.starts_with("DEP_")
-            // The module is built with the workspace's release profile as written,
+            // The module is built with the workspace's module profile as written,
             // whatever profile overrides the outer build was given.
             || key.starts_with("CARGO_PROFILE_")
         {
@@ -93,7 +96,7 @@ fn main() {
     }
     let wasm = target_dir
         .join(TARGET)
-        .join("release")
+        .join(MODULE_PROFILE)
         .join("vpnrecon_filter.wasm");
     if !wasm.is_file() {
         panic!(
