@@ -28,6 +28,23 @@
 //! `Records` batches, EventBridge envelopes, `log`/`message` lines, ECS documents,
 //! events with keys in another order — gets the full search below.
 //!
+//! **Source address of such an event.** When that early stop finds a configured
+//! action, [`screen`] also reads the event's source address. AWS writes
+//! `…,"eventName":"X","awsRegion":"R","sourceIPAddress":"S",…`: the two members after
+//! `eventName` are plain strings. If the bytes after the `eventName` value (a plain
+//! string, so its first quote ends it) are exactly `,"awsRegion":"`, a string body
+//! without `"` or `\`, `","sourceIPAddress":"`, then these are the next two members
+//! of the object that holds `eventName` — the top-level object, by the argument
+//! above — and `S` (again a body without quote or backslash) is the top-level
+//! `sourceIPAddress` value. It is the first top-level occurrence, the one the full
+//! parse takes, because before `eventName` AWS writes only `eventVersion`,
+//! `userIdentity`, `eventTime` and `eventSource`. With no escapes the full parse
+//! decodes `S` to the same bytes, so the rules see exactly this address; the caller
+//! rejects the record unless the address lies in a configured VPN ASN (the record
+//! holds one event, so no other event could be a candidate). Any other spelling —
+//! whitespace between those members, an escape in `R` or `S`, another key in between,
+//! another order — returns [`Screen::Parse`] and the full parse decides.
+//!
 //! The answer must be *sound*: `false` only when rule evaluation could not accept
 //! the record, whatever its shape. How each shape of [`crate::record`] is covered:
 //!
@@ -51,6 +68,10 @@
 //!   in an earlier value, or one without a top-level `eventName`/`eventSource` that
 //!   carries events further in (a `Records` array placed after an `eventVersion`
 //!   key). The early stop judges such a record by its first nested `eventName`.
+//!
+//! * A record that starts with `{"eventVersion":` and has a top-level
+//!   `sourceIPAddress` key before its `eventName` as well as one in the place AWS
+//!   writes it (a duplicate key): the early stop judges it by the later address.
 //!
 //! * An ECS document whose `event.action` is a configured action but which also
 //!   carries some `eventName` key with another value (not at its top level, where it
@@ -170,21 +191,44 @@ static ACTION: Needle = needle(b"action");
 /// How every CloudTrail event that AWS writes begins (see the module docs).
 const CANONICAL_START: &[u8] = b"{\"eventVersion\":";
 
+/// What the prefilter says about a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen<'a> {
+    /// No event in it can be a candidate: pass it through unparsed.
+    Reject,
+    /// It may hold a candidate: parse it in full.
+    Parse,
+    /// An event as AWS writes it whose action is configured, and the raw bytes of its
+    /// top-level `sourceIPAddress` value (a plain string, no escapes): unless that
+    /// address is in a VPN ASN, no event in the record can be a candidate.
+    CanonicalSource(&'a [u8]),
+}
+
 /// Whether `record` may hold an event that the rules accept. `is_action` receives a
 /// raw `eventName` / `event.action` value after [`normalise_action`] and says whether
 /// it is a configured action. `false` is final: the record is passed through.
 pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -> bool {
+    screen(record, is_action) != Screen::Reject
+}
+
+/// [`may_contain_candidate`], and for an event as AWS writes it with a configured
+/// action, its source address (see the module docs).
+pub fn screen<'a>(record: &'a [u8], is_action: &dyn Fn(&[u8]) -> bool) -> Screen<'a> {
     // See the module docs: in a record that starts as AWS writes an event, the first
     // unescaped `eventName` key is the event's own.
     let canonical = record.starts_with(CANONICAL_START);
     let mut saw_key = false;
     let mut verdict = false;
+    let mut source = None;
     search(record, &EVENT_NAME, &mut |after| {
         let unescaped = record.get(after) == Some(&b'"');
         match read_value(record, after) {
             Read::Value(value) => {
                 saw_key = true;
                 verdict = is_action(normalise_bytes(value));
+                if verdict && canonical && unescaped {
+                    source = canonical_source_ip(record, value);
+                }
                 verdict || (canonical && unescaped)
             }
             Read::Unsure => {
@@ -198,8 +242,11 @@ pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -
             Read::NotKey => false,
         }
     });
+    if let Some(ip) = source {
+        return Screen::CanonicalSource(ip);
+    }
     if verdict || saw_key {
-        return verdict;
+        return verdict_of(verdict);
     }
     search(
         record,
@@ -216,7 +263,45 @@ pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -
             Read::NotString | Read::NotKey => false,
         },
     );
-    verdict
+    verdict_of(verdict)
+}
+
+fn verdict_of(may_hold: bool) -> Screen<'static> {
+    if may_hold {
+        Screen::Parse
+    } else {
+        Screen::Reject
+    }
+}
+
+/// The members that follow `eventName` in an event as AWS writes it, up to the
+/// opening quote of the `sourceIPAddress` value.
+const AFTER_EVENT_NAME: &[u8] = b",\"awsRegion\":\"";
+const BEFORE_SOURCE_IP: &[u8] = b",\"sourceIPAddress\":\"";
+
+/// The raw `sourceIPAddress` value when the top-level `eventName` value
+/// `event_name` (a sub-slice of `record`) is followed, exactly as AWS writes it, by
+/// `,"awsRegion":"…","sourceIPAddress":"…"` with two plain strings (see the module
+/// docs); `None` for any other spelling.
+fn canonical_source_ip<'a>(record: &'a [u8], event_name: &[u8]) -> Option<&'a [u8]> {
+    let start = (event_name.as_ptr() as usize).checked_sub(record.as_ptr() as usize)?;
+    // Past the value and its closing quote.
+    let rest = record.get(start + event_name.len() + 1..)?;
+    let rest = rest.strip_prefix(AFTER_EVENT_NAME)?;
+    let (_region, rest) = plain_string(rest)?;
+    let rest = rest.strip_prefix(BEFORE_SOURCE_IP)?;
+    let (ip, _) = plain_string(rest)?;
+    Some(ip)
+}
+
+/// Splits a string body with no escapes off `text` at its closing quote, and
+/// returns the body and what follows the quote; `None` at a backslash or the end.
+fn plain_string(text: &[u8]) -> Option<(&[u8], &[u8])> {
+    let n = text.iter().position(|&b| b == b'"' || b == b'\\')?;
+    match text.get(n) {
+        Some(b'"') => Some((text.get(..n)?, text.get(n + 1..)?)),
+        _ => None,
+    }
 }
 
 /// Horspool steps taken per bounds check in [`search`].
@@ -585,6 +670,81 @@ mod tests {
         // Nor does `eventName` as a value or inside a longer key.
         let near_misses = br#"{"eventVersion":"1.08","userIdentity":{"userName":"eventName","eventNames":"x"},"eventName":"ListRoles"}"#;
         assert!(passes(near_misses));
+    }
+
+    #[test]
+    fn canonical_events_hand_over_their_source_address() {
+        fn screened(record: &[u8]) -> Screen<'_> {
+            screen(record, &is_action)
+        }
+        let head = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"a"},"eventTime":"t","eventSource":"iam.amazonaws.com","#;
+        let with = |tail: &str| format!("{head}{tail}");
+        let record = with(
+            r#""eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"8.8.8.8","userAgent":"u","x":{"sourceIPAddress":"2.56.16.10"}}"#,
+        );
+        assert_eq!(
+            screened(record.as_bytes()),
+            Screen::CanonicalSource(b"8.8.8.8")
+        );
+        let record =
+            with(r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"AWS Internal"}"#);
+        assert_eq!(
+            screened(record.as_bytes()),
+            Screen::CanonicalSource(b"AWS Internal")
+        );
+        let record = with(r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"","x":1}"#);
+        assert_eq!(screened(record.as_bytes()), Screen::CanonicalSource(b""));
+        // Whitespace inside the eventName member does not matter: the key is found
+        // by the early stop as before, and its value ends at its own quote.
+        let record =
+            with(r#""eventName" : "ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#);
+        assert_eq!(
+            screened(record.as_bytes()),
+            Screen::CanonicalSource(b"8.8.8.8")
+        );
+        // Not an action: rejected as before, address unread.
+        let record =
+            with(r#""eventName":"GetObject","awsRegion":"r","sourceIPAddress":"2.56.16.10"}"#);
+        assert_eq!(screened(record.as_bytes()), Screen::Reject);
+        // Every other spelling goes to the full parse.
+        for tail in [
+            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"2.56.16.\u0031\u0030"}"#,
+            r#""eventName":"ListUsers","awsRegion":"\u0072","sourceIPAddress":"8.8.8.8"}"#,
+            r#""eventName":"ListUsers", "awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#,
+            r#""eventName":"ListUsers","awsRegion":"r", "sourceIPAddress":"8.8.8.8"}"#,
+            r#""eventName":"ListUsers","sourceIPAddress":"8.8.8.8","awsRegion":"r"}"#,
+            r#""eventName":"ListUsers","awsRegion":"r","x":1,"sourceIPAddress":"8.8.8.8"}"#,
+            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":null}"#,
+            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"#,
+            r#""eventName":"ListUsers","awsRegion":"r"#,
+            r#""eventName":"ListUsers""#,
+        ] {
+            let record = with(tail);
+            assert_eq!(screened(record.as_bytes()), Screen::Parse, "{record}");
+        }
+        // Not in canonical order, or another shape: the full parse.
+        for record in [
+            br#"{"eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#.as_slice(),
+            br#"{"Records":[{"eventVersion":"1.08","eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}]}"#,
+            br#"{"log":"{\"eventVersion\":\"1.08\",\"eventName\":\"ListUsers\",\"awsRegion\":\"r\",\"sourceIPAddress\":\"8.8.8.8\"}"}"#,
+        ] {
+            assert_eq!(
+                screened(record),
+                Screen::Parse,
+                "{}",
+                String::from_utf8_lossy(record)
+            );
+        }
+    }
+
+    #[test]
+    fn documented_gap_canonical_record_with_an_earlier_source_address() {
+        // See the module docs: AWS writes no sourceIPAddress key before eventName.
+        let record = br#"{"eventVersion":"1.08","sourceIPAddress":"2.56.16.10","eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#;
+        assert_eq!(
+            screen(record, &is_action),
+            Screen::CanonicalSource(b"8.8.8.8")
+        );
     }
 
     /// Texts of every length around the block size, with the key at every offset:

@@ -182,9 +182,31 @@ impl Evaluator {
         // The prefilter hands over names already normalised, and normalising is
         // idempotent, so the sieve (built from the stored, normalised list) sees
         // exactly the name that `has_action` looks up.
-        prefilter::may_contain_candidate(record, &|name| {
+        let screen = prefilter::screen(record, &|name| {
             sieve.may_hold(name) && config.has_action(name)
-        })
+        });
+        match screen {
+            prefilter::Screen::Reject => false,
+            prefilter::Screen::Parse => true,
+            prefilter::Screen::CanonicalSource(raw) => self.may_be_vpn_source(raw),
+        }
+    }
+
+    /// Whether the raw, unescaped `sourceIPAddress` bytes of the record's only event
+    /// could pass the ASN condition of [`Evaluator::candidate`]. The full parse would
+    /// decode exactly these bytes (a string without escapes), so an address that does
+    /// not parse, is in no ASN or in one not on the VPN list is final. Bytes that are
+    /// not UTF-8 go to the full parse, which counts the record as unparsable.
+    fn may_be_vpn_source(&self, raw: &[u8]) -> bool {
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return true;
+        };
+        let Ok(ip) = asn_data::parse_ip(text) else {
+            return false;
+        };
+        self.table
+            .and_then(|table| table.lookup(ip))
+            .is_some_and(|asn| self.loaded.config.vpn_category(asn.number).is_some())
     }
 
     /// Judges one event; counts candidates and detections.
