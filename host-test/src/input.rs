@@ -48,7 +48,8 @@ pub struct InputStats {
 }
 
 /// Expands `paths` into files in the order they will be read. Directories are walked
-/// recursively, entries sorted by name; digest files are left out (counted in `stats`).
+/// recursively, entries sorted by name, log files only ([`is_log_file`]); digest files
+/// are left out (counted in `stats`).
 pub fn walk(paths: &[PathBuf], stats: &mut InputStats) -> Result<Vec<Source>> {
     let mut out = Vec::new();
     for path in paths {
@@ -81,11 +82,27 @@ fn walk_dir(root: &Path, out: &mut Vec<Source>, stats: &mut InputStats) -> Resul
             stack.push(sorted_listing(&entry)?.into_iter());
         } else if is_digest_path(&entry) {
             stats.digests_skipped += 1;
-        } else {
+        } else if is_log_file(&entry) {
             out.push(Source::File(entry));
         }
     }
     Ok(())
+}
+
+/// Inside a directory only log files are read (`.json`, `.ndjson`, `.jsonl`, each
+/// optionally `.gz`), so a README or a checksum next to an archive is not replayed
+/// as records. A file named on the command line is read whatever its name.
+pub fn is_log_file(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase());
+    let Some(name) = name else {
+        return false;
+    };
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    [".json", ".ndjson", ".jsonl"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
 }
 
 fn sorted_listing(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -51,6 +51,8 @@ fn directories_are_walked_recursively_in_name_order() {
     write(&root.join("a/z.json"), "{\"n\":2}\n");
     write(&root.join("a/m/x.json"), "{\"n\":1}\n");
     write(&root.join("c/d.ndjson"), "{\"n\":4}\n{\"n\":5}\n");
+    write(&root.join("README.md"), "# not a log\n");
+    write(&root.join("c/SHA256SUMS"), "0000  d.ndjson\n");
     let mut stats = InputStats::default();
     let sources = input::walk(&[root.to_path_buf()], &mut stats).expect("walk");
     let names: Vec<String> = sources
