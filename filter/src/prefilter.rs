@@ -486,31 +486,8 @@ mod tests {
     use super::*;
     use crate::record::visit_events;
 
-    /// The default discovery actions of the detection contract, section 3.
-    const ACTIONS: &[&str] = &[
-        "GetCallerIdentity",
-        "ListUsers",
-        "ListRoles",
-        "ListAccessKeys",
-        "GetAccountSummary",
-        "ListAccountAliases",
-        "ListGroups",
-        "ListMFADevices",
-        "ListBuckets",
-        "DescribeInstances",
-        "DescribeRegions",
-        "DescribeVpcs",
-        "DescribeSecurityGroups",
-        "ListFunctions",
-        "DescribeDBInstances",
-        "DescribeDBSnapshots",
-        "ListTables",
-        "ListKeys",
-        "ListAliases",
-        "DescribeTrails",
-        "LookupEvents",
-        "ListFoundationModels",
-    ];
+    /// The default discovery actions (contract section 3), as the config holds them.
+    const ACTIONS: &[&str] = &crate::config::DEFAULT_ACTIONS;
 
     fn is_action(name: &[u8]) -> bool {
         ACTIONS.iter().any(|a| a.as_bytes() == name)
