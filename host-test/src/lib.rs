@@ -7,8 +7,11 @@
 //! feature `wamr`) and [`Backend::Native`] (the filter crate linked as a library).
 //! [`open`] gives any of them behind the [`FilterHost`] trait.
 
+pub mod aot;
 pub mod bench;
 pub mod compact;
+#[cfg(feature = "native")]
+pub mod fluent_bit_config;
 pub mod generate;
 mod host;
 pub mod input;

@@ -7,8 +7,10 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(feature = "native")]
+use vpnrecon_host::fluent_bit_config;
 use vpnrecon_host::{
-    bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
+    aot, bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
     FLUENT_BIT_DEFAULT_STACK,
 };
 
@@ -27,8 +29,12 @@ struct Cli {
 enum Command {
     /// Replay logs through the module as Fluent Bit would; surviving records as NDJSON.
     Replay(ReplayArgs),
-    /// Write the embedded module (for Fluent Bit's wasm filter) to PATH.
-    ExportFilter { path: PathBuf },
+    /// Write the embedded module (for Fluent Bit's wasm filter) to PATH, or with --aot
+    /// compile it ahead of time with WAMR's wamrc for one Fluent Bit release.
+    ExportFilter(aot::ExportArgs),
+    /// Print Fluent Bit filter sections: rewrite_tag pre-routing plus the wasm filter.
+    #[cfg(feature = "native")]
+    FluentBitConfig(fluent_bit_config::Args),
     /// Print the ASN (and VPN list category) of each address.
     Lookup {
         #[arg(required = true)]
@@ -103,10 +109,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Replay(args) => run_replay(args),
-        Command::ExportFilter { path } => {
+        Command::ExportFilter(args) => {
             let module = vpnrecon_host::try_embedded_module()?;
-            fs::write(&path, module).with_context(|| format!("writing {}", path.display()))?;
+            if let (Some(out), Some(release)) = (&args.aot, &args.fluent_bit) {
+                let done = aot::export(module, out, release, args.wamrc.as_deref(), args.target)
+                    .map_err(anyhow::Error::msg)?;
+                eprintln!("{done}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let Some(path) = &args.path else {
+                bail!("export-filter needs PATH, or --aot OUT --fluent-bit VERSION");
+            };
+            fs::write(path, module).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} ({} bytes)", path.display(), module.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::FluentBitConfig(args) => {
+            let text = fluent_bit_config::run(&args).map_err(anyhow::Error::msg)?;
+            print!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),
