@@ -212,12 +212,14 @@ impl Target {
     }
 }
 
-/// wamrc's arguments: the target, the AOT file format, and `--disable-simd` because
-/// Fluent Bit builds its WAMR with `WAMR_BUILD_SIMD 0` (src/wasm/CMakeLists.txt), and
-/// WAMR's loader refuses a file compiled with SIMD ("SIMD is not enabled in this
-/// build"); wamrc enables SIMD by default on x86_64 and aarch64. Memory bounds checks
-/// keep wamrc's 64-bit default (the hardware trap, which Fluent Bit's WAMR uses on
-/// Linux); optimisation and code-size levels keep their defaults (3).
+/// wamrc's arguments: the target, the AOT file format, and `--disable-simd`. Fluent
+/// Bit builds its WAMR with `WAMR_BUILD_SIMD 0` (src/wasm/CMakeLists.txt) and WAMR's
+/// loader refuses a file marked as using SIMD ("SIMD is not enabled in this build");
+/// wamrc enables SIMD on x86_64 and aarch64 unless told otherwise, and with the flag it
+/// stops with an error on a module that holds SIMD instructions instead of writing a
+/// file Fluent Bit would refuse. Memory bounds checks keep wamrc's 64-bit default (the
+/// hardware trap, which Fluent Bit's WAMR uses on Linux); optimisation and code-size
+/// levels keep their defaults (3).
 pub fn wamrc_args(target: Target, input: &Path, output: &Path) -> Vec<OsString> {
     let mut out_arg = vec![
         OsString::from(format!("--target={}", target.name())),
