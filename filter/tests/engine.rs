@@ -289,6 +289,26 @@ fn identities_without_user_name_fall_back_to_arn() {
     );
 }
 
+/// A root sign-in's identity as CloudTrail writes it: no `userName`, no session
+/// issuer. Elastic's pipeline leaves `user.name` empty for it; the key falls back to
+/// the ARN, and so must the detection's `user_name` (the name used in the key).
+#[test]
+fn root_identity_reports_the_arn_it_is_keyed_by_as_user_name() {
+    let mut e = engine("");
+    let arn = "arn:aws:iam::111122223333:root";
+    let record = format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"Root","principalId":"111122223333","arn":"{arn}","accountId":"111122223333","accessKeyId":"ASIAROOTEXAMPLE","sessionContext":{{"attributes":{{"creationDate":"2026-06-01T09:55:00Z","mfaAuthenticated":"true"}}}}}},"eventTime":"2026-06-01T10:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeRegions","awsRegion":"us-east-1","sourceIPAddress":"{VPN_IP}","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":null,"readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","sessionCredentialFromConsole":"true"}}"#
+    );
+    let d = run(&mut e, &record).expect("root from a VPN ASN fires rule A");
+    assert_eq!(rule(&d), RULE_A);
+    assert_eq!(d["identity"]["key"], format!("111122223333/{arn}/AS9009"));
+    assert_eq!(d["identity"]["user_name"], arn);
+    assert_eq!(d["identity"]["type"], "Root");
+    // A named user keeps its own name.
+    let d = run(&mut e, &ev("ListUsers", "iam.amazonaws.com", T0).json()).expect("fires");
+    assert_eq!(d["identity"]["user_name"], "alice");
+}
+
 #[test]
 fn workloads_fire_rule_b_hourly_and_never_rule_a() {
     let mut e = engine("");

@@ -13,13 +13,23 @@ use crate::state::{FirstSeen, State};
 /// (root, some federated and cross-account identities); `access_key` falls back to
 /// the ARN for events without a key id, so no candidate goes untracked.
 pub fn identity<'e>(event: &'e Event<'_>, config: &Config) -> Option<&'e str> {
-    let non_empty = |text: Option<&'e str>| text.filter(|s| !s.is_empty());
     let arn = non_empty(event.arn.as_deref());
     match config.identity_key {
-        IdentityKey::User => non_empty(event.user_name.as_deref()).or(arn),
+        IdentityKey::User => user_name(event),
         IdentityKey::Arn => arn,
         IdentityKey::AccessKey => non_empty(event.access_key_id.as_deref()).or(arn),
     }
+}
+
+/// The user name as the key uses it: Elastic's `user.name`, else the principal ARN
+/// (root, federated and cross-account identities have no user name). This is what
+/// a detection reports as `identity.user_name`, whatever `identity_key` says.
+pub fn user_name<'e>(event: &'e Event<'_>) -> Option<&'e str> {
+    non_empty(event.user_name.as_deref()).or_else(|| non_empty(event.arn.as_deref()))
+}
+
+fn non_empty(text: Option<&str>) -> Option<&str> {
+    text.filter(|s| !s.is_empty())
 }
 
 pub fn evaluate(
@@ -54,7 +64,7 @@ pub fn evaluate(
         rule: Rule::DiscoveryNewIdentity,
         identity_key: format!("{account}/{identity}/AS{}", candidate.asn),
         identity_type: owned(event.identity_type.as_deref()),
-        user_name: owned(event.user_name.as_deref()),
+        user_name: owned(user_name(event)),
         account_id: owned(event.account_id.as_deref()),
         access_key_id: owned(event.access_key_id.as_deref()),
         candidate,

@@ -70,7 +70,7 @@ pub fn evaluate(
             candidate.arn, candidate.asn, candidate.action
         ),
         identity_type: owned(event.identity_type.as_deref()),
-        user_name: owned(event.user_name.as_deref()),
+        user_name: owned(super::discovery::user_name(event)),
         account_id: owned(event.account_id.as_deref()),
         access_key_id: owned(event.access_key_id.as_deref()),
         reason: String::from(
