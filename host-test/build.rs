@@ -1,5 +1,7 @@
 //! Builds the vpnrecon filter module for `wasm32-wasip1` (profile `wasm-release`) so that the
-//! `vpnrecon` binary embeds it and works alone.
+//! `vpnrecon` binary embeds it and works alone, and the passthrough module
+//! (`host-test/passthrough`, same target, profile and flags, in the same cargo run) that
+//! `vpnrecon bench` measures the filter against.
 //!
 //! The nested cargo runs with its own target directory inside OUT_DIR: the outer
 //! build holds the lock on its own target directory, and sharing it would deadlock.
@@ -44,6 +46,10 @@ fn main() {
             workspace.join(watched).display()
         );
     }
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("passthrough").display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
 
     #[cfg(feature = "wamr")]
@@ -65,6 +71,8 @@ fn main() {
         .arg(TARGET)
         .arg("-p")
         .arg("vpnrecon-filter")
+        .arg("-p")
+        .arg("vpnrecon-passthrough")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"));
     for var in SCRUBBED_VARS {
@@ -90,21 +98,23 @@ fn main() {
         .unwrap_or_else(|err| panic!("could not run cargo to build the filter module: {err}"));
     if !status.success() {
         panic!(
-            "building the filter module for {TARGET} failed (see the cargo output above); \
+            "building the filter and passthrough modules for {TARGET} failed (see the cargo output above); \
              if the target is missing, run `rustup target add {TARGET}`"
         );
     }
-    let wasm = target_dir
-        .join(TARGET)
-        .join(MODULE_PROFILE)
-        .join("vpnrecon_filter.wasm");
-    if !wasm.is_file() {
-        panic!(
-            "the filter build succeeded but {} is missing",
-            wasm.display()
-        );
+    for (file, var) in [
+        ("vpnrecon_filter.wasm", "VPNRECON_FILTER_WASM"),
+        ("vpnrecon_passthrough.wasm", "VPNRECON_PASSTHROUGH_WASM"),
+    ] {
+        let wasm = target_dir.join(TARGET).join(MODULE_PROFILE).join(file);
+        if !wasm.is_file() {
+            panic!(
+                "the module build succeeded but {} is missing",
+                wasm.display()
+            );
+        }
+        println!("cargo:rustc-env={var}={}", wasm.display());
     }
-    println!("cargo:rustc-env=VPNRECON_FILTER_WASM={}", wasm.display());
 }
 
 /// Fails early, with the fix, when the standard library for the wasm target is absent.

@@ -1,15 +1,22 @@
 //! `vpnrecon bench`: every host on the same generated traffic, side by side.
 //!
 //! Throughput is measured over a realistic mix (about 1% VPN discovery candidates),
-//! fuel (wasmtime's instruction meter) per record separately for non-matching records
-//! and candidates, cold start as open + first record, the ASN lookup on its own, and
-//! the backtesting cost: replaying a `.json.gz` archive in alerts mode against merely
-//! decompressing it.
+//! fuel (wasmtime's instruction meter) per record for each class of record, cold
+//! start (compiling against loading the cached compiled module, instantiation and the
+//! first record), the ASN lookup on its own, and the backtesting cost: replaying a
+//! `.json.gz` archive in alerts mode against merely decompressing it.
+//!
+//! The floor: the filter against a passthrough module (`host-test/passthrough`, the
+//! same exports, returning every record untouched, built with the same profile) on
+//! the same records and host, in the same run, for two mixes: events without a
+//! configured discovery action, and discovery actions from ordinary (non-VPN)
+//! addresses. The passthrough's cost is the host's own work per record, which every
+//! wasm filter pays; the ratio and the difference are what the filter adds.
 
 use crate::generate::{vpn_addresses, GeneratedEvent, Generator, Rng};
-use crate::host::{open, Backend, HostOptions, Mode, RecordTime, DEFAULT_TAG};
+use crate::host::{open, Backend, FilterHost, HostOptions, Mode, RecordTime, DEFAULT_TAG};
 use crate::replay::{replay, ReplayOptions};
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use std::fs;
@@ -33,6 +40,36 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
 }
+
+/// The passthrough module built from `host-test/passthrough` by the build script: the
+/// same exports as the filter, every entry point returning the record untouched.
+#[cfg(feature = "embedded")]
+pub fn passthrough_module() -> &'static [u8] {
+    include_bytes!(env!("VPNRECON_PASSTHROUGH_WASM"))
+}
+
+/// The embedded passthrough module, or a clear error in a build without it.
+pub fn try_passthrough_module() -> Result<&'static [u8]> {
+    #[cfg(feature = "embedded")]
+    return Ok(passthrough_module());
+    #[cfg(not(feature = "embedded"))]
+    anyhow::bail!("this build embeds no passthrough module (cargo feature `embedded`)")
+}
+
+/// Discovery calls as AWS writes them, (event source, event name): the second floor
+/// mix puts these, from ordinary addresses, into otherwise generated events.
+const DISCOVERY_PAIRS: &[(&str, &str)] = &[
+    ("sts.amazonaws.com", "GetCallerIdentity"),
+    ("iam.amazonaws.com", "ListUsers"),
+    ("iam.amazonaws.com", "ListRoles"),
+    ("s3.amazonaws.com", "ListBuckets"),
+    ("ec2.amazonaws.com", "DescribeInstances"),
+    ("ec2.amazonaws.com", "DescribeRegions"),
+    ("lambda.amazonaws.com", "ListFunctions20150331"),
+    ("rds.amazonaws.com", "DescribeDBInstances"),
+    ("kms.amazonaws.com", "ListKeys"),
+    ("cloudtrail.amazonaws.com", "DescribeTrails"),
+];
 
 /// One row of the results table.
 pub struct Row {
@@ -75,13 +112,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             what: format!("records/s {backend} (annotate)"),
             value: format!("{rate:.0}"),
         });
-        if backend != Backend::Native {
+        if backend == Backend::Wamr {
             rows.push(Row {
                 what: format!("cold start {backend} (load + instantiate + first record)"),
                 value: format!("{:.1} ms", cold.as_secs_f64() * 1000.0),
             });
         }
     }
+    rows.push(cold_start_wasmtime(&events)?);
     if let Some((_, native)) = rates.iter().find(|(b, _)| *b == Backend::Native) {
         for (backend, rate) in &rates {
             if *backend != Backend::Native && *rate > 0.0 {
@@ -93,12 +131,35 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         }
     }
 
-    let (plain, cands) = fuel(&events)?;
-    for (label, sample) in [("non-matching record", &plain), ("candidate", &cands)] {
+    let mixes = floor_mixes(args);
+    for (name, records) in &mixes {
+        for backend in [Backend::Wasmtime, Backend::Wamr] {
+            if backend.available() {
+                rows.push(floor(backend, name, records)?);
+            }
+        }
+    }
+
+    let classes = fuel(&events)?;
+    let mut fuel_rows = vec![
+        ("non-matching record (mix)", classes.plain),
+        ("candidate (mix)", classes.candidates),
+        ("candidate that fires (mix)", classes.fired),
+        ("candidate that does not fire (mix)", classes.not_fired),
+    ];
+    for (name, records) in &mixes {
+        let filter = fuel_of(None, records)?;
+        fuel_rows.push((*name, filter));
+    }
+    if let Some((_, records)) = mixes.first() {
+        let floor = fuel_of(Some(try_passthrough_module()?), records)?;
+        fuel_rows.push(("record through the passthrough module", floor));
+    }
+    for (label, sample) in fuel_rows {
         let value = if sample.is_empty() {
             "no such records".to_string()
         } else {
-            let (median, p90) = median_p90(sample);
+            let (median, p90) = median_p90(&sample);
             format!("median {median}, p90 {p90} ({} records)", sample.len())
         };
         rows.push(Row {
@@ -181,14 +242,27 @@ fn throughput(backend: Backend, events: &[GeneratedEvent]) -> Result<(f64, Durat
     Ok((events.len().saturating_sub(1) as f64 / secs, cold))
 }
 
-/// Fuel per record: (non-matching records, candidates).
-fn fuel(events: &[GeneratedEvent]) -> Result<(Vec<u64>, Vec<u64>)> {
+/// Fuel per record of the generated mix, by class.
+struct FuelClasses {
+    plain: Vec<u64>,
+    candidates: Vec<u64>,
+    /// Candidates that got a detection (the output differs from the input).
+    fired: Vec<u64>,
+    not_fired: Vec<u64>,
+}
+
+fn fuel(events: &[GeneratedEvent]) -> Result<FuelClasses> {
     let dir = tempfile::tempdir()?;
     let mut opts = options(Mode::Annotate, dir.path());
     opts.fuel = true;
     let mut host = open(Backend::Wasmtime, &opts)?;
     let mut out = Vec::new();
-    let (mut plain, mut cands) = (Vec::new(), Vec::new());
+    let mut classes = FuelClasses {
+        plain: Vec::new(),
+        candidates: Vec::new(),
+        fired: Vec::new(),
+        not_fired: Vec::new(),
+    };
     for event in events {
         let _ = host.call(
             DEFAULT_TAG,
@@ -198,13 +272,160 @@ fn fuel(events: &[GeneratedEvent]) -> Result<(Vec<u64>, Vec<u64>)> {
         );
         if let Some(f) = host.last_fuel() {
             if event.candidate {
-                cands.push(f);
+                classes.candidates.push(f);
+                if out != event.json.as_bytes() {
+                    classes.fired.push(f);
+                } else {
+                    classes.not_fired.push(f);
+                }
             } else {
-                plain.push(f);
+                classes.plain.push(f);
             }
         }
     }
-    Ok((plain, cands))
+    Ok(classes)
+}
+
+/// Fuel per record of `records` in one instance of `module` (`None`: the filter).
+fn fuel_of(module: Option<&[u8]>, records: &[String]) -> Result<Vec<u64>> {
+    let dir = tempfile::tempdir()?;
+    let mut opts = options(Mode::Annotate, dir.path());
+    opts.fuel = true;
+    opts.module = module.map(<[u8]>::to_vec);
+    let mut host = open(Backend::Wasmtime, &opts)?;
+    let mut out = Vec::new();
+    let mut sample = Vec::with_capacity(records.len());
+    for record in records {
+        let _ = host.call(
+            DEFAULT_TAG,
+            RecordTime::default(),
+            record.as_bytes(),
+            &mut out,
+        );
+        sample.extend(host.last_fuel());
+    }
+    Ok(sample)
+}
+
+/// The two floor mixes, from the generator with no VPN candidates: events whose
+/// action is not a configured discovery action, and the same kind of events turned
+/// into discovery calls (source and name replaced), all from ordinary addresses.
+fn floor_mixes(args: &BenchArgs) -> Vec<(&'static str, Vec<String>)> {
+    let mut generator = Generator::new(args.seed ^ 0x5eed, 0.0, &[]);
+    let configured = |json: &str| {
+        DISCOVERY_PAIRS
+            .iter()
+            .any(|(_, name)| json.contains(&format!("\"eventName\":\"{name}\"")))
+            || CONFIGURED_ROUTINE
+                .iter()
+                .any(|name| json.contains(&format!("\"eventName\":\"{name}\"")))
+    };
+    let mut other = Vec::with_capacity(args.records);
+    let mut discovery = Vec::with_capacity(args.records);
+    while other.len() < args.records {
+        let event = generator.event();
+        if configured(&event.json) {
+            continue;
+        }
+        let (source, name) = DISCOVERY_PAIRS[discovery.len() % DISCOVERY_PAIRS.len()];
+        if let Some(call) = with_action(&event.json, source, name) {
+            discovery.push(call);
+        }
+        other.push(event.json);
+    }
+    vec![
+        ("event without a configured action", other),
+        ("discovery call from a non-VPN address", discovery),
+    ]
+}
+
+/// Configured actions that also occur as everyday traffic in the generator; the
+/// first floor mix leaves them out.
+const CONFIGURED_ROUTINE: &[&str] = &[
+    "GetCallerIdentity",
+    "DescribeInstances",
+    "ListBuckets",
+    "ListKeys",
+    "ListTables",
+];
+
+/// `json` with its `eventSource` and `eventName` replaced.
+fn with_action(json: &str, source: &str, name: &str) -> Option<String> {
+    let start = json.find("\"eventSource\":\"")?;
+    let name_key = json[start..].find("\"eventName\":\"")? + start;
+    let name_end = json[name_key + 13..].find('"')? + name_key + 13;
+    Some(format!(
+        "{}\"eventSource\":\"{source}\",\"eventName\":\"{name}\"{}",
+        &json[..start],
+        &json[name_end + 1..]
+    ))
+}
+
+/// The filter against the passthrough on `records` under `backend`: both timed over
+/// the same records in alternation, best of three each.
+fn floor(backend: Backend, mix: &str, records: &[String]) -> Result<Row> {
+    let dir = tempfile::tempdir()?;
+    let filter_opts = options(Mode::Annotate, dir.path());
+    let mut floor_opts = filter_opts.clone();
+    floor_opts.module = Some(try_passthrough_module()?.to_vec());
+    let mut filter = open(backend, &filter_opts)?;
+    let mut passthrough = open(backend, &floor_opts)?;
+    let mut out = Vec::new();
+    let mut pass = |host: &mut Box<dyn FilterHost>| -> Result<Duration> {
+        let started = Instant::now();
+        for record in records {
+            host.call(
+                DEFAULT_TAG,
+                RecordTime::default(),
+                record.as_bytes(),
+                &mut out,
+            )
+            .map_err(|e| anyhow!("{backend} lost a record in the floor run: {e}"))?;
+        }
+        Ok(started.elapsed())
+    };
+    // One untimed pass each: state, caches and the module's own first-call setup.
+    pass(&mut filter)?;
+    pass(&mut passthrough)?;
+    let (mut best_filter, mut best_floor) = (Duration::MAX, Duration::MAX);
+    for _ in 0..3 {
+        best_floor = best_floor.min(pass(&mut passthrough)?);
+        best_filter = best_filter.min(pass(&mut filter)?);
+    }
+    let n = records.len().max(1) as f64;
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / n;
+    Ok(Row {
+        what: format!("{backend} ÷ passthrough, {mix}"),
+        value: format!(
+            "{:.2}x ({:.2} µs vs {:.2} µs per record, +{:.2} µs)",
+            best_filter.as_secs_f64() / best_floor.as_secs_f64().max(1e-9),
+            per(best_filter),
+            per(best_floor),
+            per(best_filter) - per(best_floor)
+        ),
+    })
+}
+
+/// wasmtime's cold start: compiling the module against loading it from the cache,
+/// then instantiation and the first record.
+fn cold_start_wasmtime(events: &[GeneratedEvent]) -> Result<Row> {
+    let Ok(module) = crate::try_embedded_module() else {
+        return Ok(Row {
+            what: "cold start wasmtime".into(),
+            value: "no embedded module".into(),
+        });
+    };
+    let first = events.first().map_or(&b"{}"[..], |e| e.json.as_bytes());
+    let timings = crate::wasmtime_host::cold_start(module, first)?;
+    Ok(Row {
+        what: "cold start wasmtime (module, then instantiate + first record)".into(),
+        value: format!(
+            "compile {:.0} ms, or load from the cache {:.1} ms; then {:.1} ms",
+            timings.compile.as_secs_f64() * 1000.0,
+            timings.load_cached.as_secs_f64() * 1000.0,
+            timings.instantiate_and_first.as_secs_f64() * 1000.0
+        ),
+    })
 }
 
 /// Median and 90th percentile (nearest rank).
@@ -320,4 +541,50 @@ fn gzip_ratio(
         }
     }
     Ok((best_gunzip, best_replay.0, best_replay.1))
+}
+
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::*;
+    use vpnrecon_filter::config::DEFAULT_ACTIONS;
+
+    fn event_name(json: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(json).expect("generated JSON");
+        value["eventName"].as_str().expect("eventName").to_string()
+    }
+
+    /// Lambda's versioned names count as the action without the date suffix.
+    fn configured(name: &str) -> bool {
+        let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
+        DEFAULT_ACTIONS.contains(&name) || DEFAULT_ACTIONS.contains(&base)
+    }
+
+    #[test]
+    fn floor_mixes_hold_what_their_names_say() {
+        let args = BenchArgs {
+            records: 500,
+            candidate_share: 0.0,
+            events_per_file: 100,
+            seed: 3,
+        };
+        let mixes = floor_mixes(&args);
+        let (_, other) = &mixes[0];
+        let (_, discovery) = &mixes[1];
+        assert_eq!(other.len(), 500);
+        assert_eq!(discovery.len(), 500);
+        for json in other {
+            assert!(!configured(&event_name(json)), "{json}");
+        }
+        let vpn: Vec<String> = vpn_addresses(4)
+            .iter()
+            .map(|(_, ip)| ip.to_string())
+            .collect();
+        for json in discovery {
+            let value: serde_json::Value = serde_json::from_str(json).expect("valid JSON");
+            let name = value["eventName"].as_str().expect("eventName");
+            assert!(configured(name), "{name} is not a default action");
+            let source = value["sourceIPAddress"].as_str().expect("sourceIPAddress");
+            assert!(!vpn.contains(&source.to_string()), "{source}");
+        }
+    }
 }

@@ -120,6 +120,10 @@ pub struct HostOptions {
     pub fuel: bool,
     /// Collect the module's stderr instead of passing it through (tests).
     pub capture_stderr: bool,
+    /// wasmtime: where the compiled module is cached between runs.
+    pub compile_cache: crate::wasmtime_host::CompileCache,
+    /// Report on stderr what the host did besides the records (the module cache).
+    pub verbose: bool,
 }
 
 impl HostOptions {
@@ -134,6 +138,8 @@ impl HostOptions {
             reinstantiate_every: None,
             fuel: false,
             capture_stderr: false,
+            compile_cache: crate::wasmtime_host::CompileCache::Default,
+            verbose: false,
         }
     }
 

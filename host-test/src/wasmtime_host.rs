@@ -1,10 +1,17 @@
 //! wasmtime backend: WASI preview 1, the module's own `malloc`/`free`, Fluent Bit's
-//! calling convention, optional fuel metering.
+//! calling convention, optional fuel metering, and compiled modules cached on disk
+//! ([`CompileCache`]).
+
+mod cache;
+pub use cache::{
+    content_hash, directory as cache_directory, stats as cache_stats, CacheStats, CACHE_DIR_VAR,
+};
 
 use crate::host::{Backend, CallError, CallOutcome, FilterHost, HostOptions, RecordTime};
 use anyhow::{anyhow, Result};
-use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -16,6 +23,19 @@ const FUEL_PER_CALL: u64 = u64::MAX / 4;
 const STDERR_CAPTURE_BYTES: usize = 16 * 1024 * 1024;
 
 type EntryFn = TypedFunc<(i32, i32, i32, i32, i32, i32), i32>;
+
+/// Where compiled modules are kept between runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CompileCache {
+    /// `$VPNRECON_CACHE_DIR` if set (`off` or empty: no cache), else
+    /// `$XDG_CACHE_HOME/vpnrecon`, else `~/.cache/vpnrecon`.
+    #[default]
+    Default,
+    /// This directory.
+    Dir(PathBuf),
+    /// Always compile; read and write nothing.
+    Off,
+}
 
 /// The exports one instance offers.
 struct Live {
@@ -41,7 +61,7 @@ pub struct WasmtimeHost {
 
 impl WasmtimeHost {
     pub fn new(opts: &HostOptions) -> Result<WasmtimeHost> {
-        let (engine, module) = compiled(opts.module_bytes()?, opts.fuel)?;
+        let (engine, module) = compiled(opts.module_bytes()?, opts)?;
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx)
             .map_err(|e| anyhow!("linking WASI preview 1: {e:#}"))?;
@@ -108,13 +128,13 @@ impl WasmtimeHost {
 }
 
 /// Compiling a multi-megabyte module takes long (much longer in a debug build), so
-/// each distinct module is compiled once per process and shared by every host.
-fn compiled(bytes: &[u8], fuel: bool) -> Result<(Engine, Module)> {
+/// each distinct module is compiled once per process and shared by every host, and
+/// kept on disk between processes (see [`CompileCache`]).
+fn compiled(bytes: &[u8], opts: &HostOptions) -> Result<(Engine, Module)> {
     type Compiled = (u64, usize, bool, Engine, Module);
     static CACHE: OnceLock<Mutex<Vec<Compiled>>> = OnceLock::new();
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
-    let key = (hasher.finish(), bytes.len(), fuel);
+    let hash = content_hash(bytes);
+    let key = (hash, bytes.len(), opts.fuel);
     let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
     let mut cache = cache
         .lock()
@@ -123,12 +143,71 @@ fn compiled(bytes: &[u8], fuel: bool) -> Result<(Engine, Module)> {
         return Ok((engine.clone(), module.clone()));
     }
     let mut config = Config::new();
-    config.consume_fuel(fuel);
+    config.consume_fuel(opts.fuel);
     let engine = Engine::new(&config).map_err(|e| anyhow!("wasmtime engine: {e:#}"))?;
-    let module = Module::new(&engine, bytes)
-        .map_err(|e| anyhow!("the filter module does not compile: {e:#}"))?;
+    let module = match cache::directory(&opts.compile_cache) {
+        Some(dir) => {
+            let verbose = opts.verbose;
+            let mut log = |line: String| {
+                if verbose {
+                    eprintln!("vpnrecon: module cache: {line}");
+                }
+            };
+            cache::load_or_compile(&engine, bytes, hash, &dir, &mut log)?
+        }
+        None => cache::compile(&engine, bytes)?,
+    };
     cache.push((key.0, key.1, key.2, engine.clone(), module.clone()));
     Ok((engine, module))
+}
+
+/// How long the parts of a cold start take (for `vpnrecon bench`).
+#[derive(Clone, Copy, Debug)]
+pub struct ColdStart {
+    /// Compiling the module with Cranelift.
+    pub compile: Duration,
+    /// Loading the compiled module from a cache file instead.
+    pub load_cached: Duration,
+    /// Making the instance and calling the entry point on `first_record`.
+    pub instantiate_and_first: Duration,
+}
+
+/// Times compiling `bytes` against loading them from a fresh cache directory, then
+/// opening a host and handing it `first_record`.
+pub fn cold_start(bytes: &[u8], first_record: &[u8]) -> Result<ColdStart> {
+    let engine = Engine::new(&Config::new()).map_err(|e| anyhow!("wasmtime engine: {e:#}"))?;
+    let dir = tempfile::tempdir()?;
+    let hash = content_hash(bytes);
+    let started = Instant::now();
+    let module = cache::compile(&engine, bytes)?;
+    let compile = started.elapsed();
+    cache::store_for(&engine, &module, bytes, hash, dir.path())?;
+    let started = Instant::now();
+    cache::load_or_compile(&engine, bytes, hash, dir.path(), &mut |_| {})?;
+    let load_cached = started.elapsed();
+
+    let state = tempfile::tempdir()?;
+    let mut opts = HostOptions::new(crate::Mode::Annotate);
+    opts.module = Some(bytes.to_vec());
+    opts.dir = Some(state.path().to_path_buf());
+    opts.compile_cache = CompileCache::Off;
+    // Compiled (or found) once untimed, so only instantiation and the call are timed.
+    compiled(bytes, &opts)?;
+    let started = Instant::now();
+    let mut host = WasmtimeHost::new(&opts)?;
+    let mut out = Vec::new();
+    host.call(
+        crate::DEFAULT_TAG,
+        RecordTime::default(),
+        first_record,
+        &mut out,
+    )
+    .map_err(|e| anyhow!("first record: {e}"))?;
+    Ok(ColdStart {
+        compile,
+        load_cached,
+        instantiate_and_first: started.elapsed(),
+    })
 }
 
 fn instantiate(
