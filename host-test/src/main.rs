@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 #[cfg(feature = "native")]
 use vpnrecon_host::fluent_bit_config;
+use vpnrecon_host::wasmtime_host::CompileCache;
 use vpnrecon_host::{
     aot, bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
     FLUENT_BIT_DEFAULT_STACK,
@@ -70,6 +71,16 @@ struct ModuleArgs {
     /// WAMR heap size in bytes (Fluent Bit `wasm_heap_size`).
     #[arg(long, default_value_t = FLUENT_BIT_DEFAULT_HEAP)]
     wasm_heap: u32,
+    /// Where wasmtime keeps the compiled module between runs (default:
+    /// $VPNRECON_CACHE_DIR, else $XDG_CACHE_HOME/vpnrecon, else ~/.cache/vpnrecon).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Compile the module on every start; read and write no cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+    /// Say on stderr what the module cache did.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 #[derive(clap::Args)]
@@ -155,6 +166,12 @@ fn host_options(args: &ModuleArgs, mode: Mode) -> Result<(HostOptions, Option<te
     let mut opts = HostOptions::new(mode);
     opts.stack_size = args.wasm_stack;
     opts.heap_size = args.wasm_heap;
+    opts.verbose = args.verbose;
+    opts.compile_cache = match (&args.cache_dir, args.no_cache) {
+        (_, true) => CompileCache::Off,
+        (Some(dir), false) => CompileCache::Dir(dir.clone()),
+        (None, false) => CompileCache::Default,
+    };
     if let Some(path) = &args.filter {
         opts.module =
             Some(fs::read(path).with_context(|| format!("reading module {}", path.display()))?);
