@@ -1,85 +1,335 @@
 //! Cheap rejection of the common record before any parse.
 //!
 //! Nearly every record is not a discovery call, and inside Fluent Bit's WAMR
-//! interpreter each wasm instruction costs 1–2 ns, so a record must be turned away
-//! after looking at a fraction of its bytes. [`may_contain_candidate`] searches the
-//! raw text for the key `eventName` with a Horspool search over byte pairs: the
-//! pattern is 10 bytes (`"eventName`), so most steps skip 9–10 bytes, and eight
-//! steps share one bounds check. For each occurrence it reads the string value that
-//! follows, removes a Lambda API-version suffix and asks the caller whether that is
-//! a configured action.
+//! interpreter each wasm instruction costs about 4–12 ns (measured; see
+//! docs/BENCHMARKS.md), so a record must be turned away after as few instructions as
+//! possible — but **never** when the full evaluation ([`crate::record`] and the
+//! rules) would accept it, however the same JSON is spelled: escapes in keys and
+//! values (`"event\u004eame"`, `\/`), whitespace, key order, look-alike keys nested
+//! in other values, duplicate keys.
 //!
-//! **Early stop for events as AWS writes them.** CloudTrail writes every event with
-//! its keys in one fixed order, `eventVersion`, `userIdentity`, `eventTime`,
-//! `eventSource`, `eventName`, … (S3 delivery files, CloudWatch Logs and the
-//! EventBridge `detail` alike), and routers keep key order. So when a record starts
-//! with exactly `{"eventVersion":`, it is such an event, and the only values before
-//! its `eventName` are `eventVersion`, `eventTime`, `eventSource` (strings) and
-//! `userIdentity`, an object whose schema (`type`, `principalId`, `arn`,
-//! `accountId`, `accessKeyId`, `userName`, `sessionContext`, `invokedBy`, …) has no
-//! `eventName` key at any depth. The first unescaped `"eventName"` followed by `:`
-//! is therefore a key (in valid JSON an unescaped quote followed by a name and `:`
-//! can only open a key), it is at the top level, and, being the first, it is the
-//! occurrence the full parse takes ([`crate::record`]: first occurrence wins). Its
-//! value decides the record, and the search stops there instead of reading the rest
-//! of the record (about half of a typical event). Escaped occurrences (`\"eventName\"`
-//! inside some string) do not stop the search. Invalid JSON does not matter: the
-//! full parse passes it through whatever the prefilter says. Every other record —
-//! `Records` batches, EventBridge envelopes, `log`/`message` lines, ECS documents,
-//! events with keys in another order — gets the full search below.
+//! **How: one structural walk over the top-level members**, the same members the full
+//! evaluation reads, with the same rules: keys are compared decoded (an escaped key
+//! is decoded first, as [`crate::scan::RawStr::name`] does), and the first occurrence
+//! of a key wins. Values that do not matter are skipped eight bytes at a time
+//! ([`scan::value_end`]); nested keys are never mistaken for top-level ones because
+//! the walk steps over whole values. Then:
 //!
-//! **Source address of such an event.** When that early stop finds a configured
-//! action, [`screen`] also reads the event's source address. AWS writes
-//! `…,"eventName":"X","awsRegion":"R","sourceIPAddress":"S",…`: the two members after
-//! `eventName` are plain strings. If the bytes after the `eventName` value (a plain
-//! string, so its first quote ends it) are exactly `,"awsRegion":"`, a string body
-//! without `"` or `\`, `","sourceIPAddress":"`, then these are the next two members
-//! of the object that holds `eventName` — the top-level object, by the argument
-//! above — and `S` (again a body without quote or backslash) is the top-level
-//! `sourceIPAddress` value. It is the first top-level occurrence, the one the full
-//! parse takes, because before `eventName` AWS writes only `eventVersion`,
-//! `userIdentity`, `eventTime` and `eventSource`. With no escapes the full parse
-//! decodes `S` to the same bytes, so the rules see exactly this address; the caller
-//! rejects the record unless the address lies in a configured VPN ASN (the record
-//! holds one event, so no other event could be a candidate). Any other spelling —
-//! whitespace between those members, an escape in `R` or `S`, another key in between,
-//! another order — returns [`Screen::Parse`] and the full parse decides.
+//! * The first top-level `eventName` makes the record a raw event (section 1 of the
+//!   contract: nothing after it can change the shape) and its value is the action.
+//!   Not a string, or not a configured action after [`normalise_bytes`] → rejected
+//!   on the spot, usually a third of the way into the record. A configured action →
+//!   the source-address stage below.
+//! * A top-level `eventSource` without any `eventName`: a raw event with no action,
+//!   rejected at the end of the walk.
+//! * `Records`, `detail`/`detail-type`, `event`/`event.action` (batch, EventBridge,
+//!   ECS): the events sit deeper. If the record holds no backslash at all, every key
+//!   in it is spelled literally, so a text search for every `"eventName"` key and
+//!   every key ending in `action` ([`search`]) finds each action the full evaluation
+//!   could read; one that is configured (or a value that cannot be judged from its
+//!   bytes) sends the record to the full parse. A record with a backslash goes to the
+//!   full parse directly.
+//! * `log` / `message` strings (a line wrapped by a router): the first string of
+//!   each is decoded ([`decode_bytes`]) and the decoded text is walked the same way,
+//!   once — exactly the unwrapping the full evaluation does. Decoding handles every
+//!   spelling, including inner quotes written `\u0022`.
+//! * None of those keys: no shape the filter evaluates → rejected.
 //!
-//! The answer must be *sound*: `false` only when rule evaluation could not accept
-//! the record, whatever its shape. How each shape of [`crate::record`] is covered:
+//! **Source address.** When the action is configured, the record's only event is the
+//! top-level object, and its first top-level `sourceIPAddress` (seen before
+//! `eventName`, or found by walking on after it; AWS writes it two members later) is
+//! the address the rules look up. Its decoded text goes to [`Judge::may_be_vpn_source`]:
+//! an address in no listed ASN cannot make a candidate. A missing or non-string
+//! address cannot either.
 //!
-//! * raw event, `Records` batch, EventBridge `detail`: the key appears as
-//!   `"eventName"` followed by optional whitespace, `:` and a string.
-//! * `log` / `message` text: the inner key appears escaped, `\"eventName\"`; the
-//!   pattern starts at the quote, so it matches both spellings, and the gap and value
-//!   are read in the matching mode (`\n`, `\t`, `\r` escapes count as whitespace).
-//! * ECS: only when the text has no `eventName` key at all, a second search for keys
-//!   ending in `action` (`"event.action"`, nested `"action"`, escaped or not).
-//! * Anything the byte reader cannot judge exactly (a value with escapes, a `\u`
-//!   escape in the gap) counts as a possible candidate.
-//!
-//! Keys are matched by their raw bytes here and in [`crate::record`] alike, so a key
-//! spelled with needless escapes is invisible to both.
-//!
-//! Documented gaps (records AWS and Elastic do not produce):
-//!
-//! * A record that starts with `{"eventVersion":` but is not an event as AWS writes
-//!   it: one whose top-level `eventName` comes after another `eventName` key nested
-//!   in an earlier value, or one without a top-level `eventName`/`eventSource` that
-//!   carries events further in (a `Records` array placed after an `eventVersion`
-//!   key). The early stop judges such a record by its first nested `eventName`.
-//!
-//! * A record that starts with `{"eventVersion":` and has a top-level
-//!   `sourceIPAddress` key before its `eventName` as well as one in the place AWS
-//!   writes it (a duplicate key): the early stop judges it by the later address.
-//!
-//! * An ECS document whose `event.action` is a configured action but which also
-//!   carries some `eventName` key with another value (not at its top level, where it
-//!   would make the record a raw event) is rejected, because the ECS search runs
-//!   only without any `eventName` key. Elastic derives `event.action` from
-//!   `eventName`, so in its documents (including a preserved `event.original`) the
-//!   two never disagree; searching for `action` in every record would double the
-//!   cost of the common record.
+//! Invalid JSON may be judged either way: the full evaluation passes it through
+//! unchanged, exactly as a rejection does. On valid JSON the walk reads exactly the
+//! members the full evaluation reads. The property tests in
+//! `tests/tests/equivalence.rs` and the `prefilter` fuzz target check the claim
+//! against the full evaluation on generated spellings of firing events.
+
+use crate::scan;
+use std::borrow::Cow;
+
+/// What the prefilter needs to know about the configuration.
+pub trait Judge {
+    /// Whether an action name, already passed through [`normalise_bytes`], is
+    /// configured.
+    fn is_action(&self, name: &[u8]) -> bool;
+    /// Whether the event's decoded `sourceIPAddress` value (`None`: absent or not
+    /// a string) could pass the rules' ASN condition; `false` is final.
+    fn may_be_vpn_source(&self, address: Option<&[u8]>) -> bool;
+}
+
+/// A [`Judge`] from an action test alone, with every address a possible VPN source.
+pub struct ActionsOnly<'f>(pub &'f dyn Fn(&[u8]) -> bool);
+
+impl Judge for ActionsOnly<'_> {
+    fn is_action(&self, name: &[u8]) -> bool {
+        (self.0)(name)
+    }
+    fn may_be_vpn_source(&self, _address: Option<&[u8]>) -> bool {
+        true
+    }
+}
+
+/// Whether `record` may hold an event that the rules accept. `false` is final: the
+/// record is passed through unparsed.
+pub fn may_hold_candidate(record: &[u8], judge: &dyn Judge) -> bool {
+    screen_object(record, judge, true)
+}
+
+/// [`may_hold_candidate`] with only the action test (every address counts).
+pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -> bool {
+    may_hold_candidate(record, &ActionsOnly(is_action))
+}
+
+/// The top-level keys that decide the shape, noted on the way to `eventName`.
+#[derive(Default)]
+struct Seen {
+    /// An `eventSource` key: the record is a raw event even without `eventName`.
+    provider: bool,
+    /// `Records`, `detail`, `detail-type`, `event` or `event.action`.
+    nested: bool,
+    /// Offsets of the first `sourceIPAddress`, `log` and `message` values.
+    source: Option<usize>,
+    log: Option<usize>,
+    message: Option<usize>,
+}
+
+/// One member's key, decoded only if it holds an escape, and the offset of its value.
+/// `None` where the text is not a member (invalid JSON).
+#[inline(always)]
+fn member(doc: &[u8], pos: usize) -> Option<(Cow<'_, [u8]>, usize)> {
+    if doc.get(pos) != Some(&b'"') {
+        return None;
+    }
+    let (close, escaped) = scan::string_close(doc, pos)?;
+    let raw = doc.get(pos + 1..close)?;
+    let key = if escaped {
+        decode_bytes(raw).map_or(Cow::Borrowed(raw), Cow::Owned)
+    } else {
+        Cow::Borrowed(raw)
+    };
+    let colon = scan::skip_ws(doc, close + 1);
+    if doc.get(colon) != Some(&b':') {
+        return None;
+    }
+    Some((key, scan::skip_ws(doc, colon + 1)))
+}
+
+/// The offset of the next member's key after the value that starts at `value`, or
+/// `None` at the object's end (or invalid text).
+#[inline(always)]
+fn next_member(doc: &[u8], value: usize) -> Option<usize> {
+    let (end, _) = scan::value_end(doc, value).ok()?;
+    let pos = scan::skip_ws(doc, end);
+    match doc.get(pos) {
+        Some(b',') => Some(scan::skip_ws(doc, pos + 1)),
+        _ => None,
+    }
+}
+
+/// The decoded string value at `pos`; `None` if it is not a string (or not valid).
+fn string_value(doc: &[u8], pos: usize) -> Option<Cow<'_, [u8]>> {
+    if doc.get(pos) != Some(&b'"') {
+        return None;
+    }
+    let (close, escaped) = scan::string_close(doc, pos)?;
+    let raw = doc.get(pos + 1..close)?;
+    if escaped {
+        decode_bytes(raw).map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(raw))
+    }
+}
+
+/// Walks the top-level members of the object `doc` (see the module docs);
+/// `unwrap` allows one level of `log` / `message` unwrapping.
+fn screen_object(doc: &[u8], judge: &dyn Judge, unwrap: bool) -> bool {
+    let open = scan::skip_ws(doc, 0);
+    if doc.get(open) != Some(&b'{') {
+        return false;
+    }
+    let mut seen = Seen::default();
+    let mut pos = scan::skip_ws(doc, open + 1);
+    while doc.get(pos) == Some(&b'"') {
+        let Some((key, value)) = member(doc, pos) else {
+            return false;
+        };
+        match &*key {
+            b"eventName" => return event_name(doc, value, &seen, judge),
+            b"eventSource" => seen.provider = true,
+            b"sourceIPAddress" => {
+                seen.source.get_or_insert(value);
+            }
+            b"Records" | b"detail" | b"detail-type" | b"event" | b"event.action" => {
+                seen.nested = true
+            }
+            b"log" => {
+                seen.log.get_or_insert(value);
+            }
+            b"message" => {
+                seen.message.get_or_insert(value);
+            }
+            _ => {}
+        }
+        let Some(next) = next_member(doc, value) else {
+            break;
+        };
+        pos = next;
+    }
+    if seen.provider {
+        // A raw event without an action.
+        return false;
+    }
+    if seen.nested && search_nested(doc, judge) {
+        return true;
+    }
+    if unwrap {
+        for value in [seen.log, seen.message].into_iter().flatten() {
+            if let Some(inner) = string_value(doc, value) {
+                if screen_object(&inner, judge, false) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// The record is a raw event whose action is the string at `value` (if any).
+fn event_name(doc: &[u8], value: usize, seen: &Seen, judge: &dyn Judge) -> bool {
+    let Some(name) = string_value(doc, value) else {
+        return false;
+    };
+    if !judge.is_action(normalise_bytes(&name)) {
+        return false;
+    }
+    if let Some(source) = seen.source {
+        return source_verdict(doc, source, judge);
+    }
+    // The first top-level sourceIPAddress comes later: walk on to it.
+    let mut at = value;
+    while let Some(pos) = next_member(doc, at) {
+        let Some((key, value)) = member(doc, pos) else {
+            return false;
+        };
+        if &*key == b"sourceIPAddress" {
+            return source_verdict(doc, value, judge);
+        }
+        at = value;
+    }
+    judge.may_be_vpn_source(None)
+}
+
+fn source_verdict(doc: &[u8], value: usize, judge: &dyn Judge) -> bool {
+    judge.may_be_vpn_source(string_value(doc, value).as_deref())
+}
+
+/// Batches, EventBridge envelopes and ECS documents: a text search for every
+/// action-bearing key, sound only when no key can be spelled with escapes.
+fn search_nested(doc: &[u8], judge: &dyn Judge) -> bool {
+    if doc.contains(&b'\\') {
+        return true;
+    }
+    let mut verdict = false;
+    for needle in [&EVENT_NAME, &ACTION] {
+        search(doc, needle, &mut |after| {
+            verdict = match read_value(doc, after) {
+                Read::Value(value) => judge.is_action(normalise_bytes(value)),
+                Read::Unsure => true,
+                Read::NotString | Read::NotKey => false,
+            };
+            verdict
+        });
+        if verdict {
+            return true;
+        }
+    }
+    false
+}
+
+/// Decodes the raw contents of a JSON string to bytes, without checking UTF-8 (the
+/// prefilter compares bytes; the full evaluation validates). Plain runs are copied
+/// whole. `None` for a bad escape or a lone surrogate: the caller then keeps the raw
+/// bytes or lets the full evaluation decide.
+pub fn decode_bytes(raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut pos = 0;
+    while let Some(offset) = raw.get(pos..).and_then(find_backslash) {
+        let esc = pos + offset;
+        out.extend_from_slice(raw.get(pos..esc)?);
+        let unit = match raw.get(esc + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let (c, used) = unicode_escape(raw, esc)?;
+                let mut utf8 = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                pos = esc + used;
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(unit);
+        pos = esc + 2;
+    }
+    out.extend_from_slice(raw.get(pos..)?);
+    Some(out)
+}
+
+/// The character of the `\uXXXX` escape (or surrogate pair) at `esc`, and the bytes
+/// it took.
+fn unicode_escape(raw: &[u8], esc: usize) -> Option<(char, usize)> {
+    let hex = |at: usize| -> Option<u32> {
+        let digits = raw.get(at..at + 4)?;
+        let text = std::str::from_utf8(digits).ok()?;
+        u32::from_str_radix(text, 16).ok()
+    };
+    let high = hex(esc + 2)?;
+    match high {
+        0xD800..=0xDBFF => {
+            if raw.get(esc + 6..esc + 8)? != b"\\u" {
+                return None;
+            }
+            let low = hex(esc + 8)?;
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return None;
+            }
+            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+            Some((char::from_u32(code)?, 12))
+        }
+        0xDC00..=0xDFFF => None,
+        _ => Some((char::from_u32(high)?, 6)),
+    }
+}
+
+/// The offset of the first backslash in `text`, eight bytes at a time.
+#[inline]
+fn find_backslash(text: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut pos = 0;
+    while let Some(chunk) = text.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b'\\'));
+        let hit = w.wrapping_sub(ONES) & !w & HIGHS;
+        if hit != 0 {
+            return Some(pos + (hit.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    text.get(pos..)?
+        .iter()
+        .position(|&b| b == b'\\')
+        .map(|i| pos + i)
+}
 
 /// The longest needle: shifts are 0..=10, so a Horspool step never moves further.
 const MAX_SHIFT: usize = 10;
@@ -187,122 +437,6 @@ const fn needle(pattern: &'static [u8]) -> Needle {
 
 static EVENT_NAME: Needle = needle(b"\"eventName");
 static ACTION: Needle = needle(b"action");
-
-/// How every CloudTrail event that AWS writes begins (see the module docs).
-const CANONICAL_START: &[u8] = b"{\"eventVersion\":";
-
-/// What the prefilter says about a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Screen<'a> {
-    /// No event in it can be a candidate: pass it through unparsed.
-    Reject,
-    /// It may hold a candidate: parse it in full.
-    Parse,
-    /// An event as AWS writes it whose action is configured, and the raw bytes of its
-    /// top-level `sourceIPAddress` value (a plain string, no escapes): unless that
-    /// address is in a VPN ASN, no event in the record can be a candidate.
-    CanonicalSource(&'a [u8]),
-}
-
-/// Whether `record` may hold an event that the rules accept. `is_action` receives a
-/// raw `eventName` / `event.action` value after [`normalise_action`] and says whether
-/// it is a configured action. `false` is final: the record is passed through.
-pub fn may_contain_candidate(record: &[u8], is_action: &dyn Fn(&[u8]) -> bool) -> bool {
-    screen(record, is_action) != Screen::Reject
-}
-
-/// [`may_contain_candidate`], and for an event as AWS writes it with a configured
-/// action, its source address (see the module docs).
-pub fn screen<'a>(record: &'a [u8], is_action: &dyn Fn(&[u8]) -> bool) -> Screen<'a> {
-    // See the module docs: in a record that starts as AWS writes an event, the first
-    // unescaped `eventName` key is the event's own.
-    let canonical = record.starts_with(CANONICAL_START);
-    let mut saw_key = false;
-    let mut verdict = false;
-    let mut source = None;
-    search(record, &EVENT_NAME, &mut |after| {
-        let unescaped = record.get(after) == Some(&b'"');
-        match read_value(record, after) {
-            Read::Value(value) => {
-                saw_key = true;
-                verdict = is_action(normalise_bytes(value));
-                if verdict && canonical && unescaped {
-                    source = canonical_source_ip(record, value);
-                }
-                verdict || (canonical && unescaped)
-            }
-            Read::Unsure => {
-                verdict = true;
-                true
-            }
-            Read::NotString => {
-                saw_key = true;
-                canonical && unescaped
-            }
-            Read::NotKey => false,
-        }
-    });
-    if let Some(ip) = source {
-        return Screen::CanonicalSource(ip);
-    }
-    if verdict || saw_key {
-        return verdict_of(verdict);
-    }
-    search(
-        record,
-        &ACTION,
-        &mut |after| match read_value(record, after) {
-            Read::Value(value) => {
-                verdict = is_action(normalise_bytes(value));
-                verdict
-            }
-            Read::Unsure => {
-                verdict = true;
-                true
-            }
-            Read::NotString | Read::NotKey => false,
-        },
-    );
-    verdict_of(verdict)
-}
-
-fn verdict_of(may_hold: bool) -> Screen<'static> {
-    if may_hold {
-        Screen::Parse
-    } else {
-        Screen::Reject
-    }
-}
-
-/// The members that follow `eventName` in an event as AWS writes it, up to the
-/// opening quote of the `sourceIPAddress` value.
-const AFTER_EVENT_NAME: &[u8] = b",\"awsRegion\":\"";
-const BEFORE_SOURCE_IP: &[u8] = b",\"sourceIPAddress\":\"";
-
-/// The raw `sourceIPAddress` value when the top-level `eventName` value
-/// `event_name` (a sub-slice of `record`) is followed, exactly as AWS writes it, by
-/// `,"awsRegion":"…","sourceIPAddress":"…"` with two plain strings (see the module
-/// docs); `None` for any other spelling.
-fn canonical_source_ip<'a>(record: &'a [u8], event_name: &[u8]) -> Option<&'a [u8]> {
-    let start = (event_name.as_ptr() as usize).checked_sub(record.as_ptr() as usize)?;
-    // Past the value and its closing quote.
-    let rest = record.get(start + event_name.len() + 1..)?;
-    let rest = rest.strip_prefix(AFTER_EVENT_NAME)?;
-    let (_region, rest) = plain_string(rest)?;
-    let rest = rest.strip_prefix(BEFORE_SOURCE_IP)?;
-    let (ip, _) = plain_string(rest)?;
-    Some(ip)
-}
-
-/// Splits a string body with no escapes off `text` at its closing quote, and
-/// returns the body and what follows the quote; `None` at a backslash or the end.
-fn plain_string(text: &[u8]) -> Option<(&[u8], &[u8])> {
-    let n = text.iter().position(|&b| b == b'"' || b == b'\\')?;
-    match text.get(n) {
-        Some(b'"') => Some((text.get(..n)?, text.get(n + 1..)?)),
-        _ => None,
-    }
-}
 
 /// Horspool steps taken per bounds check in [`search`].
 const BLOCK: usize = 8;
@@ -612,116 +746,140 @@ mod tests {
     }
 
     #[test]
-    fn documented_gap_ecs_with_conflicting_event_name() {
-        // See the module docs: the ECS search runs only without any eventName key.
+    fn ecs_with_an_unrelated_event_name_elsewhere_passes() {
         let record = br#"{"event":{"action":"ListUsers"},"aws":{"raw":{"eventName":"GetObject"}}}"#;
         assert!(full_parse_accepts(record));
-        assert!(!passes(record));
+        assert!(passes(record));
     }
 
     #[test]
-    fn documented_gap_canonical_record_with_nested_event_name_first() {
-        // See the module docs: AWS never nests an eventName key before its own.
-        let record = br#"{"eventVersion":"1.08","userIdentity":{"eventName":"GetObject"},"eventName":"ListUsers"}"#;
-        assert!(full_parse_accepts(record));
-        assert!(!passes(record));
-        // The same record in any other key order gets the full search.
-        let reordered = br#"{"userIdentity":{"eventName":"GetObject"},"eventVersion":"1.08","eventName":"ListUsers"}"#;
-        assert!(passes(reordered));
-    }
-
-    #[test]
-    fn canonical_records_stop_at_their_own_event_name() {
-        // The first unescaped key decides, whatever follows it.
-        let later_decoy =
-            br#"{"eventVersion":"1.08","eventName":"GetObject","x":{"eventName":"ListUsers"}}"#;
-        assert!(!full_parse_accepts(later_decoy));
-        assert!(!passes(later_decoy));
-        let not_a_string =
-            br#"{"eventVersion":"1.08","eventName":null,"x":{"eventName":"ListUsers"}}"#;
-        assert!(!passes(not_a_string));
-        // An escaped occurrence inside a string value does not stop the search.
-        let escaped_first = br#"{"eventVersion":"1.08","userIdentity":{"arn":"\"eventName\":\"Get\""},"eventName":"ListUsers"}"#;
-        assert!(full_parse_accepts(escaped_first));
-        assert!(passes(escaped_first));
-        // Nor does `eventName` as a value or inside a longer key.
-        let near_misses = br#"{"eventVersion":"1.08","userIdentity":{"userName":"eventName","eventNames":"x"},"eventName":"ListRoles"}"#;
-        assert!(passes(near_misses));
-    }
-
-    #[test]
-    fn canonical_events_hand_over_their_source_address() {
-        fn screened(record: &[u8]) -> Screen<'_> {
-            screen(record, &is_action)
-        }
-        let head = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"a"},"eventTime":"t","eventSource":"iam.amazonaws.com","#;
-        let with = |tail: &str| format!("{head}{tail}");
-        let record = with(
-            r#""eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"8.8.8.8","userAgent":"u","x":{"sourceIPAddress":"2.56.16.10"}}"#,
-        );
-        assert_eq!(
-            screened(record.as_bytes()),
-            Screen::CanonicalSource(b"8.8.8.8")
-        );
-        let record =
-            with(r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"AWS Internal"}"#);
-        assert_eq!(
-            screened(record.as_bytes()),
-            Screen::CanonicalSource(b"AWS Internal")
-        );
-        let record = with(r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"","x":1}"#);
-        assert_eq!(screened(record.as_bytes()), Screen::CanonicalSource(b""));
-        // Whitespace inside the eventName member does not matter: the key is found
-        // by the early stop as before, and its value ends at its own quote.
-        let record =
-            with(r#""eventName" : "ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#);
-        assert_eq!(
-            screened(record.as_bytes()),
-            Screen::CanonicalSource(b"8.8.8.8")
-        );
-        // Not an action: rejected as before, address unread.
-        let record =
-            with(r#""eventName":"GetObject","awsRegion":"r","sourceIPAddress":"2.56.16.10"}"#);
-        assert_eq!(screened(record.as_bytes()), Screen::Reject);
-        // Every other spelling goes to the full parse.
-        for tail in [
-            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"2.56.16.\u0031\u0030"}"#,
-            r#""eventName":"ListUsers","awsRegion":"\u0072","sourceIPAddress":"8.8.8.8"}"#,
-            r#""eventName":"ListUsers", "awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#,
-            r#""eventName":"ListUsers","awsRegion":"r", "sourceIPAddress":"8.8.8.8"}"#,
-            r#""eventName":"ListUsers","sourceIPAddress":"8.8.8.8","awsRegion":"r"}"#,
-            r#""eventName":"ListUsers","awsRegion":"r","x":1,"sourceIPAddress":"8.8.8.8"}"#,
-            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":null}"#,
-            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"#,
-            r#""eventName":"ListUsers","awsRegion":"r"#,
-            r#""eventName":"ListUsers""#,
-        ] {
-            let record = with(tail);
-            assert_eq!(screened(record.as_bytes()), Screen::Parse, "{record}");
-        }
-        // Not in canonical order, or another shape: the full parse.
+    fn a_nested_event_name_before_the_top_level_one_does_not_decide() {
         for record in [
-            br#"{"eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#.as_slice(),
-            br#"{"Records":[{"eventVersion":"1.08","eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}]}"#,
-            br#"{"log":"{\"eventVersion\":\"1.08\",\"eventName\":\"ListUsers\",\"awsRegion\":\"r\",\"sourceIPAddress\":\"8.8.8.8\"}"}"#,
+            br#"{"eventVersion":"1.08","userIdentity":{"eventName":"GetObject"},"eventName":"ListUsers"}"#.as_slice(),
+            br#"{"userIdentity":{"eventName":"GetObject"},"eventVersion":"1.08","eventName":"ListUsers"}"#,
+            br#"{"eventVersion":"1.08","x":[{"eventName":"GetObject"},"\"eventName\":\"Get\""],"eventName":"ListUsers"}"#,
         ] {
-            assert_eq!(
-                screened(record),
-                Screen::Parse,
-                "{}",
+            assert!(full_parse_accepts(record));
+            assert!(passes(record), "{}", String::from_utf8_lossy(record));
+        }
+    }
+
+    #[test]
+    fn escaped_spellings_are_the_same_record() {
+        for record in [
+            // An escaped key, before and instead of the plain one.
+            br#"{"event\u004eame":"ListUsers"}"#.as_slice(),
+            br#"{"\u0065ventName":"ListUsers","eventName":"GetObject"}"#,
+            br#"{"eventName":"List\u0055sers"}"#,
+            br#"{"eventName":"ListFunctions\u00320150331"}"#,
+            // Inner quotes written \u0022, as .NET's encoder does.
+            br#"{"log":"{\u0022eventName\u0022:\u0022ListUsers\u0022}"}"#,
+            br#"{"message":"{\u0022Records\u0022:[{\u0022eventName\u0022:\u0022ListKeys\u0022}]}"}"#,
+            // A doubly escaped key inside a wrapped line.
+            br#"{"log":"{\"event\\u004eame\":\"ListRoles\"}"}"#,
+            br#"{"Records":[{"event\u004eame":"ListBuckets"}]}"#,
+            br#"{"event":{"\u0061ction":"GetCallerIdentity"}}"#,
+        ] {
+            assert!(
+                full_parse_accepts(record),
+                "the full evaluation must decode it: {}",
                 String::from_utf8_lossy(record)
             );
+            assert!(passes(record), "{}", String::from_utf8_lossy(record));
+        }
+        // Escapes that decode to another name stay rejected.
+        for record in [
+            br#"{"event\u004eame":"GetObject"}"#.as_slice(),
+            br#"{"log":"{\u0022eventName\u0022:\u0022AssumeRole\u0022}"}"#,
+        ] {
+            assert!(!full_parse_accepts(record));
+            assert!(!passes(record), "{}", String::from_utf8_lossy(record));
         }
     }
 
     #[test]
-    fn documented_gap_canonical_record_with_an_earlier_source_address() {
-        // See the module docs: AWS writes no sourceIPAddress key before eventName.
-        let record = br#"{"eventVersion":"1.08","sourceIPAddress":"2.56.16.10","eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"8.8.8.8"}"#;
-        assert_eq!(
-            screen(record, &is_action),
-            Screen::CanonicalSource(b"8.8.8.8")
-        );
+    fn the_first_top_level_event_name_decides() {
+        // Whatever follows it: a later duplicate, a later nested look-alike.
+        for record in [
+            br#"{"eventVersion":"1.08","eventName":"GetObject","x":{"eventName":"ListUsers"}}"#
+                .as_slice(),
+            br#"{"eventName":"GetObject","eventName":"ListUsers"}"#,
+            br#"{"eventVersion":"1.08","eventName":null,"x":{"eventName":"ListUsers"}}"#,
+            br#"{"eventName":"GetObject","Records":[{"eventName":"ListUsers"}]}"#,
+        ] {
+            assert!(!full_parse_accepts(record));
+            assert!(!passes(record), "{}", String::from_utf8_lossy(record));
+        }
+    }
+
+    /// A judge that records the address it was asked about.
+    struct Recording {
+        asked: std::cell::RefCell<Option<Vec<u8>>>,
+    }
+
+    impl Judge for Recording {
+        fn is_action(&self, name: &[u8]) -> bool {
+            is_action(name)
+        }
+        fn may_be_vpn_source(&self, address: Option<&[u8]>) -> bool {
+            *self.asked.borrow_mut() = address.map(<[u8]>::to_vec);
+            false
+        }
+    }
+
+    /// The address the prefilter judged a record by (`None`: it did not get that
+    /// far), and its verdict.
+    fn address_of(record: &[u8]) -> (Option<Vec<u8>>, bool) {
+        let judge = Recording {
+            asked: std::cell::RefCell::new(None),
+        };
+        let verdict = may_hold_candidate(record, &judge);
+        (judge.asked.into_inner(), verdict)
+    }
+
+    #[test]
+    fn the_first_top_level_source_address_is_judged() {
+        let head = r#"{"eventVersion":"1.08","userIdentity":{"type":"IAMUser","arn":"a","sourceIPAddress":"9.9.9.9"},"eventTime":"t","eventSource":"iam.amazonaws.com","#;
+        let with = |tail: &str| format!("{head}{tail}");
+        for (record, address) in [
+            (
+                with(r#""eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"8.8.8.8","userAgent":"u","x":{"sourceIPAddress":"2.56.16.10"}}"#),
+                "8.8.8.8",
+            ),
+            (
+                with(r#""eventName" : "ListUsers" , "awsRegion":"r" ,"x":[1,{"sourceIPAddress":"1.1.1.1"}], "sourceIPAddress" : "AWS Internal"}"#),
+                "AWS Internal",
+            ),
+            (
+                with(r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":"2.56.16.\u0031\u0030"}"#),
+                "2.56.16.10",
+            ),
+            (
+                with(r#""eventName":"ListUsers","source\u0049PAddress":"1.2.3.4","sourceIPAddress":"8.8.8.8"}"#),
+                "1.2.3.4",
+            ),
+            // An address before the action: the first occurrence, as the full parse.
+            (
+                r#"{"sourceIPAddress":"2.56.16.10","eventName":"ListUsers","sourceIPAddress":"8.8.8.8"}"#.to_owned(),
+                "2.56.16.10",
+            ),
+        ] {
+            assert_eq!(
+                address_of(record.as_bytes()),
+                (Some(address.as_bytes().to_vec()), false),
+                "{record}"
+            );
+        }
+        // Not an action: rejected, address unread. No address, or not a string:
+        // no candidate.
+        for tail in [
+            r#""eventName":"GetObject","awsRegion":"r","sourceIPAddress":"2.56.16.10"}"#,
+            r#""eventName":"ListUsers","awsRegion":"r"}"#,
+            r#""eventName":"ListUsers","awsRegion":"r","sourceIPAddress":null}"#,
+        ] {
+            let record = with(tail);
+            assert_eq!(address_of(record.as_bytes()), (None, false), "{record}");
+        }
     }
 
     /// Texts of every length around the block size, with the key at every offset:

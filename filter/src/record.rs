@@ -21,7 +21,13 @@
 //!
 //! Duplicate keys: the first occurrence of a key wins, whatever its type (a later
 //! duplicate is ignored), matching what most JSON consumers keep when they stream.
-//! Keys are compared by their raw bytes (see [`scan::RawStr::is`]).
+//! Keys are compared decoded ([`scan::RawStr::name`]), so `"event\u004eame"` is
+//! `eventName`: JSON-equivalent spellings of a record get the same verdict.
+//!
+//! Account ids written as JSON numbers (`"accountId":111122223333`, as some
+//! pipelines convert them) are read as their decimal text, left-padded with zeros to
+//! AWS's twelve digits, so an account never becomes empty and an id that lost its
+//! leading zero on the way is still the same account.
 //!
 //! Cost: one validation pass plus one walk; nested values that hold no wanted field
 //! are skipped with a bracket counter. A `Records` array is walked element by
@@ -142,12 +148,13 @@ fn survey<'a>(object: Value<'a>, c: &mut Collector<'a>) -> TopLevel<'a> {
         let Ok(value) = members.value() else {
             break;
         };
-        if let Some(field) = raw_field(key.raw) {
+        let name = key.name();
+        if let Some(field) = raw_field(&name) {
             top.raw |= matches!(field, Field::Action | Field::Provider);
             c.set(field, value);
             continue;
         }
-        match key.raw {
+        match &*name {
             b"Records" => first(&mut top.records, value),
             b"detail-type" => first(&mut top.detail_type, value),
             b"detail" => first(&mut top.detail, value),
@@ -309,14 +316,20 @@ impl<'a> Collector<'a> {
             return;
         }
         if let Field::Outcome = field {
-            self.event.ecs_outcome = match value.as_raw_str().map(|s| s.raw) {
+            let name = value.as_raw_str().map(|s| s.name());
+            self.event.ecs_outcome = match name.as_deref() {
                 Some(b"failure") => Some(Outcome::Failure),
                 Some(b"success") => Some(Outcome::Success),
                 _ => None,
             };
             return;
         }
-        let text = value.decode_str();
+        let text = match field {
+            Field::AccountId | Field::RecipientAccount if value.kind == Kind::Number => {
+                account_number(value.bytes)
+            }
+            _ => value.decode_str(),
+        };
         let e = &mut self.event;
         let slot = match field {
             Field::Action => &mut e.action,
@@ -353,6 +366,28 @@ impl<'a> Collector<'a> {
     }
 }
 
+/// An account id written as a JSON number, as text: the integer's decimal digits,
+/// left-padded with zeros to twelve (AWS account ids are twelve digits, and a
+/// pipeline that made a number of one drops its leading zeros). A number with a
+/// fraction or an exponent is read as a float and kept only if it is a whole number
+/// below 2^53; anything else keeps its JSON text, so the id is never empty.
+fn account_number(number: &[u8]) -> Option<Text<'_>> {
+    let text = std::str::from_utf8(number).ok()?;
+    let digits = if text.bytes().all(|b| b.is_ascii_digit()) {
+        text.to_owned()
+    } else {
+        match text.parse::<f64>() {
+            Ok(f)
+                if f.is_finite() && f >= 0.0 && f.fract() == 0.0 && f < 9_007_199_254_740_992.0 =>
+            {
+                format!("{}", f as u64)
+            }
+            _ => return Some(Text::Borrowed(text)),
+        }
+    };
+    Some(Text::Owned(format!("{digits:0>12}")))
+}
+
 /// A raw CloudTrail event's fields. The key paths are fixed, so the walk is a loop
 /// over at most four levels (event → userIdentity → sessionContext → sessionIssuer).
 pub fn raw_event(object: Value<'_>) -> Event<'_> {
@@ -370,7 +405,7 @@ pub fn raw_event(object: Value<'_>) -> Event<'_> {
         let Ok(value) = members.value() else {
             break;
         };
-        if let Some(field) = raw_field(key.raw) {
+        if let Some(field) = raw_field(&key.name()) {
             c.set(field, value);
         }
     }
@@ -381,7 +416,7 @@ pub fn raw_event(object: Value<'_>) -> Event<'_> {
 /// resume after it); `sessionContext` and `sessionIssuer` are walked in place too.
 fn user_identity<'a>(c: &mut Collector<'a>, identity: &mut scan::Members<'a>) {
     while let Some(Ok(key)) = identity.next_key() {
-        let field = match key.raw {
+        let field = match &*key.name() {
             b"type" => Field::IdentityType,
             b"arn" => Field::Arn,
             b"accessKeyId" => Field::AccessKeyId,
@@ -488,19 +523,20 @@ pub fn ecs_event(object: Value<'_>) -> Event<'_> {
             continue;
         };
         for (key, value) in members.map_while(Result::ok) {
+            let key = key.name();
             let mut pushed = false;
             for &(path, field) in ECS_PATHS {
                 let Some(rest) = path.strip_prefix(prefix) else {
                     continue;
                 };
                 let rest = rest.as_bytes();
-                let Some(tail) = rest.strip_prefix(key.raw) else {
+                let Some(tail) = rest.strip_prefix(&*key) else {
                     continue;
                 };
                 if tail.is_empty() {
                     c.set(field, value);
                 } else if !pushed && tail.first() == Some(&b'.') && value.kind == Kind::Object {
-                    let consumed = prefix.len() + key.raw.len() + 1;
+                    let consumed = prefix.len() + key.len() + 1;
                     if let Some(longer) = path.get(..consumed) {
                         nested.push((value, longer));
                         pushed = true;

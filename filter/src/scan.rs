@@ -253,6 +253,35 @@ fn skip_string(doc: &[u8], open: usize) -> usize {
     }
 }
 
+/// The offset of the closing quote of the string opened at `open`, and whether the
+/// string holds a backslash escape; `None` if the text ends first. Only quotes and
+/// backslashes are looked at, so on text that was not validated it finds where a
+/// JSON reader would end the string and never reads past the end. The prefilter
+/// reads keys with it: an escaped key must be decoded before it is compared.
+#[inline(always)]
+pub fn string_close(doc: &[u8], open: usize) -> Option<(usize, bool)> {
+    let mut pos = open + 1;
+    let mut escaped = false;
+    loop {
+        while let Some(w) = word_at(doc, pos) {
+            let special = quote_or_backslash(w) & HIGHS;
+            if special != 0 {
+                pos += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            pos += 8;
+        }
+        match doc.get(pos)? {
+            b'"' => return Some((pos, escaped)),
+            b'\\' => {
+                escaped = true;
+                pos += 2;
+            }
+            _ => pos += 1,
+        }
+    }
+}
+
 /// The end (exclusive) of the number starting at `pos`, per RFC 8259's grammar.
 fn number_end(doc: &[u8], mut pos: usize) -> Result<usize, ScanError> {
     let start = pos;
@@ -577,7 +606,7 @@ impl<'a> Value<'a> {
             return None;
         }
         let inner = self.bytes.get(1..self.bytes.len().checked_sub(1)?)?;
-        Some(RawStr { raw: inner })
+        Some(RawStr::new(inner))
     }
 
     /// The decoded string, if this is a string that decodes.
@@ -609,15 +638,43 @@ impl<'a> Value<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RawStr<'a> {
     pub raw: &'a [u8],
+    /// Whether `raw` holds a backslash (then it must be decoded to be compared).
+    escaped: bool,
 }
 
 impl<'a> RawStr<'a> {
-    /// Compares the raw (undecoded) bytes. Keys are matched this way: a key written
-    /// with needless escapes (`"\u0065ventName"`) is not the key `eventName` here,
-    /// which keeps key matching and the byte-level prefilter in agreement.
+    /// The string whose raw contents (between the quotes) are `raw`.
+    pub fn new(raw: &'a [u8]) -> RawStr<'a> {
+        RawStr {
+            raw,
+            escaped: raw.contains(&b'\\'),
+        }
+    }
+
+    /// Whether the decoded string is `text`. JSON-equivalent spellings are the same
+    /// key: `"\u0065ventName"` is `eventName` (the prefilter decodes keys the same
+    /// way). A string that does not decode (a lone surrogate) equals nothing.
     #[inline]
     pub fn is(&self, text: &str) -> bool {
+        if self.escaped {
+            return decode_string(self.raw).is_ok_and(|d| d == text);
+        }
         self.raw == text.as_bytes()
+    }
+
+    /// The decoded bytes, borrowed unless there are escapes; the raw bytes if the
+    /// string does not decode (so it matches no wanted name). Keys are matched on
+    /// this.
+    #[inline]
+    pub fn name(&self) -> Cow<'a, [u8]> {
+        if !self.escaped {
+            return Cow::Borrowed(self.raw);
+        }
+        match decode_string(self.raw) {
+            Ok(Cow::Owned(text)) => Cow::Owned(text.into_bytes()),
+            Ok(Cow::Borrowed(text)) => Cow::Borrowed(text.as_bytes()),
+            Err(_) => Cow::Borrowed(self.raw),
+        }
     }
 
     /// Decodes escapes; borrowed when there are none.
@@ -726,12 +783,12 @@ impl<'a> Members<'a> {
             let b = doc.get(pos).copied().unwrap_or(0);
             return Some(Err(ScanError::at(ErrorKind::UnexpectedByte(b), pos)));
         }
-        let close = skip_string(doc, pos);
-        if close >= doc.len() {
+        let Some((close, escaped)) = string_close(doc, pos) else {
             return Some(Err(ScanError::at(ErrorKind::Truncated, doc.len())));
-        }
+        };
         let key = RawStr {
             raw: doc.get(pos + 1..close).unwrap_or_default(),
+            escaped,
         };
         pos = skip_ws(doc, close + 1);
         if doc.get(pos) != Some(&b':') {

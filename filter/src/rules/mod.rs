@@ -177,36 +177,7 @@ impl Evaluator {
 
     /// Cheap test that a record may hold a candidate; `false` is final.
     pub fn prefilter(&self, record: &[u8]) -> bool {
-        let config = &self.loaded.config;
-        let sieve = &self.sieve;
-        // The prefilter hands over names already normalised, and normalising is
-        // idempotent, so the sieve (built from the stored, normalised list) sees
-        // exactly the name that `has_action` looks up.
-        let screen = prefilter::screen(record, &|name| {
-            sieve.may_hold(name) && config.has_action(name)
-        });
-        match screen {
-            prefilter::Screen::Reject => false,
-            prefilter::Screen::Parse => true,
-            prefilter::Screen::CanonicalSource(raw) => self.may_be_vpn_source(raw),
-        }
-    }
-
-    /// Whether the raw, unescaped `sourceIPAddress` bytes of the record's only event
-    /// could pass the ASN condition of [`Evaluator::candidate`]. The full parse would
-    /// decode exactly these bytes (a string without escapes), so an address that does
-    /// not parse, is in no ASN or in one not on the VPN list is final. Bytes that are
-    /// not UTF-8 go to the full parse, which counts the record as unparsable.
-    fn may_be_vpn_source(&self, raw: &[u8]) -> bool {
-        let Ok(text) = std::str::from_utf8(raw) else {
-            return true;
-        };
-        let Ok(ip) = asn_data::parse_ip(text) else {
-            return false;
-        };
-        self.table
-            .and_then(|table| table.lookup(ip))
-            .is_some_and(|asn| self.loaded.config.vpn_category(asn.number).is_some())
+        prefilter::may_hold_candidate(record, self)
     }
 
     /// Judges one event; counts candidates and detections.
@@ -294,6 +265,38 @@ impl Evaluator {
             asn.organisation,
             category,
         ))
+    }
+}
+
+/// What the prefilter asks of the configuration and the ASN table.
+impl prefilter::Judge for Evaluator {
+    /// The prefilter hands over names already normalised, and normalising is
+    /// idempotent, so the sieve (built from the stored, normalised list) sees exactly
+    /// the name that `has_action` looks up.
+    fn is_action(&self, name: &[u8]) -> bool {
+        self.sieve.may_hold(name) && self.loaded.config.has_action(name)
+    }
+
+    /// Whether the decoded `sourceIPAddress` text of the record's only event (`None`:
+    /// absent or not a string, which no ASN matches) could
+    /// pass the ASN condition of [`Evaluator::candidate`]: the full evaluation parses
+    /// exactly this text, so an address that does not parse, is in no ASN or in one
+    /// not on the VPN list is final. Text that is not UTF-8 goes to the full
+    /// evaluation, which counts the record as unparsable.
+    fn may_be_vpn_source(&self, raw: Option<&[u8]>) -> bool {
+        // No address: no ASN, so no candidate.
+        let Some(raw) = raw else {
+            return false;
+        };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return true;
+        };
+        let Ok(ip) = asn_data::parse_ip(text) else {
+            return false;
+        };
+        self.table
+            .and_then(|table| table.lookup(ip))
+            .is_some_and(|asn| self.loaded.config.vpn_category(asn.number).is_some())
     }
 }
 
