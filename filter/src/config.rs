@@ -560,54 +560,90 @@ pub fn load() -> Loaded {
 }
 
 /// [`load`] over explicit candidate paths, with the warning sent to `log`.
+///
+/// When a file is found, `state_dir` comes back resolved: `.` becomes the file's
+/// own directory. A file with an error still decides where state lives (its
+/// `state_dir` when that value is itself valid, else its own directory), so a typo
+/// neither loses nor moves the history; only the rules fall back to the defaults.
 pub fn load_from(paths: &[&str], log: &mut dyn FnMut(&str)) -> Loaded {
     for path in paths {
         let text = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                return failed(
-                    ConfigError {
-                        file: (*path).to_owned(),
-                        line: None,
-                        key: None,
-                        message: format!("cannot read the file: {e}"),
-                        fix: Some("check that it is a readable file".to_owned()),
-                    },
-                    log,
-                )
+                let error = ConfigError {
+                    file: (*path).to_owned(),
+                    line: None,
+                    key: None,
+                    message: format!("cannot read the file: {e}"),
+                    fix: Some("check that it is a readable file".to_owned()),
+                };
+                return failed(error, path, None, log);
             }
         };
-        let parsed = String::from_utf8(text)
-            .map_err(|e| ConfigError {
-                file: (*path).to_owned(),
-                line: None,
-                key: None,
-                message: format!(
-                    "not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-                fix: Some("save the file as UTF-8".to_owned()),
-            })
-            .and_then(|text| parse(&text, path));
-        return match parsed {
-            Ok(config) => Loaded {
-                config,
-                source: Source::File((*path).to_owned()),
-                error: None,
-            },
-            Err(error) => failed(error, log),
+        let text = match String::from_utf8(text) {
+            Ok(text) => text,
+            Err(e) => {
+                let error = ConfigError {
+                    file: (*path).to_owned(),
+                    line: None,
+                    key: None,
+                    message: format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                    fix: Some("save the file as UTF-8".to_owned()),
+                };
+                return failed(error, path, None, log);
+            }
+        };
+        return match parse(&text, path) {
+            Ok(mut config) => {
+                config.state_dir = resolve_state_dir(&config.state_dir, path);
+                Loaded {
+                    config,
+                    source: Source::File((*path).to_owned()),
+                    error: None,
+                }
+            }
+            Err(error) => failed(error, path, Some(&text), log),
         };
     }
     Loaded::default()
 }
 
-fn failed(error: ConfigError, log: &mut dyn FnMut(&str)) -> Loaded {
+/// The defaults, the error, and state where the file at `path` puts it.
+fn failed(error: ConfigError, path: &str, text: Option<&str>, log: &mut dyn FnMut(&str)) -> Loaded {
     log(&error.to_string());
+    let state_dir = text
+        .and_then(state_dir_in)
+        .unwrap_or_else(|| ".".to_owned());
     Loaded {
-        config: Config::default(),
+        config: Config {
+            state_dir: resolve_state_dir(&state_dir, path),
+            ..Config::default()
+        },
         source: Source::Defaults,
         error: Some(error),
+    }
+}
+
+/// The file's `state_dir` if that value is valid (a string), read from as much of
+/// the file as parses.
+fn state_dir_in(text: &str) -> Option<String> {
+    let (doc, _errors) = DeTable::parse_recoverable(text);
+    match doc.get_ref().get("state_dir").map(Spanned::get_ref) {
+        Some(DeValue::String(dir)) => Some(dir.to_string()),
+        _ => None,
+    }
+}
+
+/// `state_dir` as written in the file at `path`: `.` is the file's directory.
+fn resolve_state_dir(state_dir: &str, path: &str) -> String {
+    if state_dir == "." {
+        default_state_dir(&Source::File(path.to_owned()))
+    } else {
+        state_dir.to_owned()
     }
 }
 

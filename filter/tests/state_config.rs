@@ -444,7 +444,12 @@ fn load_falls_back_to_defaults_with_one_line() {
 
     let loaded = config::load_from(&[missing, bad, good], &mut |l| lines.push(l.to_owned()));
     assert_eq!(loaded.source, Source::Defaults);
-    assert_eq!(loaded.config, Config::default());
+    // The defaults, with state kept beside the file that has the error.
+    let beside = Config {
+        state_dir: dir.to_str().unwrap().to_owned(),
+        ..Config::default()
+    };
+    assert_eq!(loaded.config, beside);
     assert_eq!(loaded.error.as_ref().unwrap().line, Some(1));
     assert_eq!(lines.len(), 1);
     assert!(
@@ -499,4 +504,88 @@ fn example_file_parses_and_uncommented_it_still_parses() {
         None,
         ip("8.8.8.8")
     ));
+}
+
+/// A temporary directory removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let path = std::env::temp_dir().join(format!("vpnrecon-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Scratch(path)
+    }
+    fn sub(&self, name: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The journal an engine built from `loaded` keeps, as `vpnrecon_info` reports it.
+fn journal_of(loaded: config::Loaded) -> String {
+    let engine = vpnrecon_filter::Engine::with_config(loaded);
+    let info: serde_json::Value = serde_json::from_str(&engine.info_json()).unwrap();
+    info["state"]["journal"]
+        .as_str()
+        .unwrap_or("none")
+        .to_owned()
+}
+
+#[test]
+fn a_config_error_never_moves_state() {
+    let scratch = Scratch::new("config-state");
+    let conf = scratch.sub("conf");
+    let state = scratch.sub("state");
+    let file = format!("{conf}/vpnrecon.toml");
+    let load = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        let loaded = config::load_from(&[file.as_str()], &mut |_| {});
+        assert!(loaded.error.is_some(), "{text:?} is invalid");
+        // The rules run on the defaults …
+        let defaults = Config::default();
+        assert_eq!(loaded.config.window_secs, defaults.window_secs);
+        assert_eq!(loaded.config.vpn_asns, defaults.vpn_asns);
+        loaded
+    };
+    let in_state = format!("{state}/vpnrecon.journal");
+    let in_conf = format!("{conf}/vpnrecon.journal");
+
+    // … but state stays in the file's own valid `state_dir`: after a typo elsewhere,
+    // after a bad value elsewhere, and after TOML that does not parse further down.
+    for text in [
+        format!("state_dir = \"{state}\"\nwindw = \"2d\"\n"),
+        format!("window = \"ten days\"\nstate_dir = \"{state}\"\n"),
+        format!("state_dir = \"{state}\"\nwindow = \n"),
+    ] {
+        assert_eq!(journal_of(load(&text)), in_state, "{text:?}");
+    }
+    // An invalid `state_dir` value itself, or none at all: the file's own directory.
+    for text in [
+        "state_dir = 7\n",
+        "windw = \"2d\"\n",
+        "state_dir = \".\"\nx = 1\n",
+    ] {
+        assert_eq!(journal_of(load(text)), in_conf, "{text:?}");
+    }
+    // `state_dir = ""` is a valid value (memory only) and is kept too.
+    let loaded = load("state_dir = \"\"\nwindw = 1\n");
+    assert_eq!(journal_of(loaded), "none");
+    // A file that is not UTF-8: its own directory.
+    std::fs::write(&file, b"window = \"\xe9\"").unwrap();
+    let loaded = config::load_from(&[file.as_str()], &mut |_| {});
+    assert!(loaded.error.is_some());
+    assert_eq!(journal_of(loaded), in_conf);
+    // A valid file keeps state where it says, as before.
+    std::fs::write(&file, format!("state_dir = \"{state}\"\n")).unwrap();
+    let loaded = config::load_from(&[file.as_str()], &mut |_| {});
+    assert!(loaded.error.is_none());
+    assert_eq!(journal_of(loaded), in_state);
 }
