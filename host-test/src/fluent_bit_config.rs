@@ -391,6 +391,12 @@ pub fn render(args: &Args, active: &ActiveConfig) -> Result<String, String> {
             "No pre-routing: every record on {} enters the module, whatever its shape.",
             args.match_tag
         ));
+        if args.function == Function::Alerts {
+            comment(&format!(
+                "vpnrecon_alerts passes only the records that fire: every other record on {} is dropped here.",
+                args.match_tag
+            ));
+        }
         comment(&format!(
             "Measured in Fluent Bit {MIN_FLUENT_BIT}: 1.47-1.85x the CPU of a Lua filter interpreted, 1.00x compiled ahead of time (vpnrecon export-filter --aot)."
         ));

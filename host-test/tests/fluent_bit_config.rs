@@ -361,6 +361,7 @@ fn every_shape_has_its_accessors() {
     assert!(classic_rules(&any).is_empty() && !any.contains("rewrite_tag\n"));
     assert!(any.contains("Match                  aws.cloudtrail\n"));
     assert!(any.contains("Function_Name          vpnrecon_alerts"));
+    assert!(any.contains("every other record on aws.cloudtrail is dropped"));
 }
 
 #[test]
