@@ -345,6 +345,54 @@ fn workloads_fire_rule_b_hourly_and_never_rule_a() {
 }
 
 #[test]
+fn rule_b_dedup_holds_for_events_a_day_late_whatever_other_keys_do() {
+    let mut e = engine("");
+    let workload = |session: &str, action: &'static str, source: &'static str, t: i64| {
+        let mut x = ev(action, source, t);
+        x.identity = assumed("web-app", session);
+        x.json()
+    };
+    let late = workload(
+        "i-0123456789abcdef0",
+        "ListBuckets",
+        "s3.amazonaws.com",
+        T0 + 600,
+    );
+    assert!(run(&mut e, &late).is_some(), "first in its hour");
+    // Other workloads, newer by up to a full day, one of them in every hour.
+    for h in 1..=24 {
+        let other = workload(
+            "i-0fedcba9876543210",
+            "ListBuckets",
+            "s3.amazonaws.com",
+            T0 + h * 3600,
+        );
+        assert!(run(&mut e, &other).is_some(), "other key, hour {h}");
+    }
+    // The first workload's events of hour T0 arrive 24 hours after the newest event
+    // (at its second 0 and 599): still the same (ARN, ASN, action, hour).
+    for t in [T0, T0 + 599] {
+        let again = workload("i-0123456789abcdef0", "ListBuckets", "s3.amazonaws.com", t);
+        assert!(run(&mut e, &again).is_none(), "deduplicated at {t}");
+    }
+    // Its other hours and actions are still their own.
+    let next_hour = workload(
+        "i-0123456789abcdef0",
+        "ListBuckets",
+        "s3.amazonaws.com",
+        T0 + 3600,
+    );
+    assert!(run(&mut e, &next_hour).is_some());
+    let other_action = workload(
+        "i-0123456789abcdef0",
+        "DescribeVpcs",
+        "ec2.amazonaws.com",
+        T0 + 1,
+    );
+    assert!(run(&mut e, &other_action).is_some());
+}
+
+#[test]
 fn allowlists_and_deltas_apply() {
     let mut e = engine(
         "allow_principals = [\"arn:aws:iam::111122223333:user/scanner-*\"]\n\

@@ -1,16 +1,20 @@
 //! Rule B's hourly dedup: has this (key, UTC hour) been seen?
 //!
-//! Only the newest few hours matter: an entry for an hour more than
-//! [`HOURS_KEPT`] before the newest hour seen is pruned. An event that arrives
-//! later than that can alert a second time for its hour; CloudTrail's delivery delay
-//! is minutes, so this needs a delay of hours.
+//! Entries are kept for the newest hour seen (of any key) and the [`HOURS_KEPT`]
+//! hours before it, so an event that arrives up to a day after newer events is
+//! still deduplicated against its own hour; older entries are pruned, which bounds
+//! memory by the keys active in those hours (and by the cap). An event more than a
+//! day late can alert a second time for its hour; CloudTrail's delivery delay is
+//! minutes.
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use super::table::{clamp_u32, oldest_threshold, KeyWords, PreHashed};
 
-pub const HOURS_KEPT: u32 = 2;
+/// An event at most a day older than the newest one lies at most 24 clock hours
+/// before the newest hour.
+pub const HOURS_KEPT: u32 = 24;
 
 /// (key, hour) packed into 12 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,14 +122,19 @@ mod tests {
     }
 
     #[test]
-    fn late_events_within_the_kept_hours_stay_deduplicated() {
+    fn late_events_within_a_day_stay_deduplicated() {
         let mut dedup = HourDedup::new(100);
         assert!(dedup.observe(1, H0));
         assert!(dedup.observe(1, H0 + 2));
         assert!(!dedup.observe(1, H0));
-        // Three hours on, H0 is pruned.
-        assert!(dedup.observe(9, H0 + 3));
-        assert_eq!(dedup.len(), 2);
+        // Another key 24 hours on: key 1's hour H0 is still known.
+        assert!(dedup.observe(9, H0 + 24));
+        assert!(!dedup.observe(1, H0));
+        assert_eq!(dedup.len(), 3);
+        // 25 hours on, H0 is pruned (H0 + 2 and H0 + 24 stay): memory stays bounded.
+        assert!(dedup.observe(9, H0 + 25));
+        assert_eq!(dedup.len(), 3);
+        assert!(dedup.observe(1, H0));
     }
 
     #[test]
