@@ -20,9 +20,57 @@ pub fn looks_like_object(record: &[u8]) -> bool {
     bytes.next() == Some(b'{') && record.iter().rev().find(|&&b| !is_space(b)) == Some(&b'}')
 }
 
-/// Writes `record` with `"key":value` added as the last member of its top-level
-/// object. The caller has validated `record` as a JSON object.
+/// Writes `record` with `"key":value` as a member of its top-level object: the
+/// value of an existing `key` member (however its name is spelled, e.g. with `\u`
+/// escapes) is replaced where it stands; otherwise the member is added last. No
+/// other byte changes. The caller has validated `record` as a JSON object.
 pub fn splice(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
+    let existing = existing_values(record, key);
+    if !existing.is_empty() {
+        out.clear();
+        out.reserve(record.len() + value.len());
+        let mut copied = 0;
+        for (start, end) in existing {
+            out.extend_from_slice(record.get(copied..start).unwrap_or_default());
+            out.extend_from_slice(value.as_bytes());
+            copied = end;
+        }
+        out.extend_from_slice(record.get(copied..).unwrap_or_default());
+        return;
+    }
+    append_member(record, key, value, out);
+}
+
+/// Byte ranges of the values of every top-level member named `key`, in order. The
+/// walk over the top-level members is iterative (nested values are skipped, not
+/// descended into), so the nesting depth of the record costs no stack.
+fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    let Some(members) = crate::scan::Value::parse_validated(record)
+        .ok()
+        .and_then(|top| top.members())
+    else {
+        return found;
+    };
+    let base = record.as_ptr() as usize;
+    for member in members {
+        let Ok((name, value)) = member else {
+            break;
+        };
+        if name.is(key) {
+            // `value.bytes` lies inside `record`: its offset is the address difference.
+            let start = (value.bytes.as_ptr() as usize).wrapping_sub(base);
+            let end = start.saturating_add(value.bytes.len());
+            if end <= record.len() {
+                found.push((start, end));
+            }
+        }
+    }
+    found
+}
+
+/// `record` with `"key":value` added as the last member of its top-level object.
+fn append_member(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
     let close = record
         .iter()
         .rposition(|&b| b == b'}')
@@ -356,6 +404,37 @@ mod tests {
         );
         assert_eq!(spliced("{}"), "{\"detection\":{\"x\":1}}");
         assert_eq!(spliced("{ \n}"), "{ \n\"detection\":{\"x\":1}}");
+    }
+
+    #[test]
+    fn splice_replaces_an_existing_member_value() {
+        // Last, first, escaped name, nested braces and strings with braces in the old
+        // value; nested members of the same name are not top-level and stay.
+        let cases = [
+            (
+                "{\"a\":1,\"detection\":{\"b\":\"}\"}}",
+                "{\"a\":1,\"detection\":{\"x\":1}}",
+            ),
+            (
+                "{ \"detection\" : [ {} ] , \"a\" : 1 }",
+                "{ \"detection\" : {\"x\":1} , \"a\" : 1 }",
+            ),
+            (
+                "{\"\\u0064etection\":\"x\\\"}\",\"z\":{\"detection\":0}}",
+                "{\"\\u0064etection\":{\"x\":1},\"z\":{\"detection\":0}}",
+            ),
+            (
+                "{\"detection\":1,\"detection\":2}",
+                "{\"detection\":{\"x\":1},\"detection\":{\"x\":1}}",
+            ),
+            (
+                "{\"detections\":1}",
+                "{\"detections\":1,\"detection\":{\"x\":1}}",
+            ),
+        ];
+        for (record, expected) in cases {
+            assert_eq!(spliced(record), expected, "{record}");
+        }
     }
 
     #[test]

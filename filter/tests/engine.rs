@@ -392,6 +392,83 @@ fn rule_b_dedup_holds_for_events_a_day_late_whatever_other_keys_do() {
     assert!(run(&mut e, &other_action).is_some());
 }
 
+/// Annotate mode on `record`; the whole output as text.
+fn annotate(record: &str) -> String {
+    let mut e = engine("");
+    let mut out = Vec::new();
+    let verdict = e.process(
+        record.as_bytes(),
+        RecordTime::default(),
+        Mode::Annotate,
+        &mut out,
+    );
+    assert_eq!(verdict, Verdict::Rewritten, "fires: {record}");
+    String::from_utf8(out).expect("UTF-8")
+}
+
+/// `text` split as `head` + a JSON value + `tail`; the value parsed.
+fn between(text: &str, head: &str, tail: &str) -> Value {
+    let rest = text
+        .strip_prefix(head)
+        .unwrap_or_else(|| panic!("head kept: {text}"));
+    let value = rest
+        .strip_suffix(tail)
+        .unwrap_or_else(|| panic!("tail kept: {text}"));
+    serde_json::from_str(value).unwrap_or_else(|e| panic!("{e}: {value}"))
+}
+
+#[test]
+fn an_existing_detection_member_has_its_value_replaced_in_place() {
+    let event = ev("ListUsers", "iam.amazonaws.com", T0).json();
+    let body = event
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .expect("object");
+    // An annotated archive's old value: nested objects and arrays, and strings holding
+    // braces, brackets, quotes and the word detection.
+    let old = r#"{"rule":{"id":"old","name":"a } ] \" { [ b"},"events":[{"index":0,"x":{"y":[{},[]]}}],"reason":"\"detection\":{}"}"#;
+    let cases = [
+        // Last member.
+        (
+            format!(r#"{{{body},"detection":{old}}}"#),
+            format!(r#"{{{body},"detection":"#),
+            "}".to_owned(),
+        ),
+        // First member, with whitespace around it.
+        (
+            format!("{{ \"detection\" :\n {old} ,{body}}}"),
+            "{ \"detection\" :\n ".to_owned(),
+            format!(" ,{body}}}"),
+        ),
+        // In the middle, the key spelled with an escape.
+        (
+            format!(r#"{{"a":[1,{{"detection":2}}],"\u0064etection":{old},{body}}}"#),
+            r#"{"a":[1,{"detection":2}],"\u0064etection":"#.to_owned(),
+            format!(",{body}}}"),
+        ),
+        // A scalar old value.
+        (
+            format!(r#"{{{body},"detection":null}}"#),
+            format!(r#"{{{body},"detection":"#),
+            "}".to_owned(),
+        ),
+    ];
+    for (record, head, tail) in cases {
+        let out = annotate(&record);
+        let d = between(&out, &head, &tail);
+        assert_eq!(rule(&d), RULE_A, "{out}");
+        assert_eq!(d["identity"]["user_name"], "alice");
+        // One top-level `detection` member, the new one.
+        let whole: Value = serde_json::from_str(&out).expect("output is JSON");
+        assert_eq!(whole["detection"], d);
+        assert_eq!(
+            out.len() - head.len() - tail.len(),
+            serde_json::to_string(&d).unwrap().len(),
+            "only the value changed"
+        );
+    }
+}
+
 #[test]
 fn allowlists_and_deltas_apply() {
     let mut e = engine(
