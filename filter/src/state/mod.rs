@@ -141,12 +141,7 @@ impl State {
         state.sink = sink;
         let identities = &mut state.identities;
         let workloads = &mut state.workloads;
-        let opened = Journal::open(dir, &mut |entry: Entry| match entry.kind {
-            Kind::LastSeen => identities.restore(entry.key, entry.time),
-            Kind::HourSeen => {
-                workloads.observe(entry.key, entry.time);
-            }
-        });
+        let opened = Journal::open(dir, &mut |entry| apply(identities, workloads, entry));
         state.hasher = opened.hasher;
         state.entries_loaded = opened.replay.entries;
         state.corrupt_bytes = opened.replay.corrupt_bytes;
@@ -158,7 +153,7 @@ impl State {
         // A damaged journal is rewritten clean at once, so its warning is not
         // repeated by every later instance.
         if state.corrupt_bytes > 0 || state.journal_oversized() {
-            state.compact();
+            state.compact(state.corrupt_bytes > 0);
         }
         state
     }
@@ -167,8 +162,31 @@ impl State {
         &self.hasher
     }
 
+    /// State with no journal, restored from [`State::snapshot`] bytes (keys keep
+    /// working: the snapshot carries the key secret). `None` if the bytes are not
+    /// a snapshot.
+    pub fn from_snapshot(config: StateConfig, bytes: &[u8]) -> Option<State> {
+        let mut state = State::in_memory(config);
+        let identities = &mut state.identities;
+        let workloads = &mut state.workloads;
+        let (hasher, replay) =
+            journal::decode_snapshot(bytes, &mut |entry| apply(identities, workloads, entry))?;
+        state.hasher = hasher;
+        state.entries_loaded = replay.entries;
+        state.corrupt_bytes = replay.corrupt_bytes;
+        Some(state)
+    }
+
+    /// The whole state in its one serialised form: the bytes of a compacted
+    /// journal (key secret, then one entry per live key, exact times).
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut live = live_entries(&self.identities, &self.workloads);
+        journal::encode_snapshot(&self.hasher, &mut live)
+    }
+
     /// Rule A: is this candidate the first for `key` in the window before `t`?
     pub fn observe_identity(&mut self, key: u64, t: i64) -> FirstSeen {
+        self.sync();
         let observed = self.identities.observe(key, t);
         let journal_at = if observed.created {
             Some(observed_time(t))
@@ -191,6 +209,7 @@ impl State {
     /// Rule B: `true` iff (`key`, `hour`) has not been seen, `hour` being
     /// `event_time.div_euclid(3600)`.
     pub fn observe_workload(&mut self, key: u64, hour: i64) -> bool {
+        self.sync();
         let first = self.workloads.observe(key, hour);
         if first {
             self.append(Entry {
@@ -224,6 +243,21 @@ impl State {
         resolution <= 0 || i64::from(new) / resolution > i64::from(old) / resolution
     }
 
+    /// Applies what other instances sharing the journal appended since the last
+    /// look (and follows the journal after another instance compacted it).
+    fn sync(&mut self) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let identities = &mut self.identities;
+        let workloads = &mut self.workloads;
+        if let Err(e) = journal.sync(&mut |entry| apply(identities, workloads, entry)) {
+            let warning = io_failure_warning(journal.path(), "read", &e);
+            self.journal = None;
+            self.warn(warning);
+        }
+    }
+
     fn append(&mut self, entry: Entry) {
         let Some(journal) = self.journal.as_mut() else {
             return;
@@ -234,42 +268,63 @@ impl State {
             self.warn(warning);
             return;
         }
+        // Reading back after the write is how an entry that went to a file another
+        // instance had just replaced is noticed and carried over.
+        self.sync();
         if self.journal_oversized() {
-            self.compact();
+            self.compact(false);
         }
     }
 
     fn journal_oversized(&self) -> bool {
-        let live = (self.identities.len() + self.workloads.len()) as u64;
         self.journal
             .as_ref()
-            .is_some_and(|j| j.entries() > 2 * live + COMPACT_SLACK)
+            .is_some_and(|j| j.entries() > self.compaction_threshold())
     }
 
-    /// Rewrites the journal with one entry per live key (and exact last-seen times).
-    fn compact(&mut self) {
+    fn compaction_threshold(&self) -> u64 {
+        let live = (self.identities.len() + self.workloads.len()) as u64;
+        2 * live + COMPACT_SLACK
+    }
+
+    /// Rewrites the journal with one entry per live key (and exact last-seen
+    /// times), unless another instance is compacting it. `always`: even when it is
+    /// not oversized (to rewrite damage away).
+    fn compact(&mut self, always: bool) {
+        let patience = self.compaction_threshold();
         let Some(journal) = self.journal.as_mut() else {
             return;
         };
-        let identities = self.identities.entries().map(|(key, time)| Entry {
-            kind: Kind::LastSeen,
-            key,
-            time,
-        });
-        let workloads = self.workloads.entries().map(|(key, time)| Entry {
-            kind: Kind::HourSeen,
-            key,
-            time,
-        });
-        let mut live = identities.chain(workloads);
-        let failed = journal
-            .rewrite(&mut live)
-            .err()
-            .map(|e| io_failure_warning(journal.path(), "compact", &e));
+        if !journal.lock(patience) {
+            return;
+        }
+        // Another instance may have compacted it a moment ago.
+        self.sync();
+        if !always && !self.journal_oversized() {
+            if let Some(journal) = self.journal.as_ref() {
+                journal.unlock();
+            }
+            return;
+        }
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let mut live = live_entries(&self.identities, &self.workloads);
+        let rewritten = journal.rewrite(&mut live);
         drop(live);
-        if let Some(warning) = failed {
-            self.journal = None;
-            self.warn(warning);
+        journal.unlock();
+        match rewritten {
+            Ok(late) => {
+                for entry in late {
+                    apply(&mut self.identities, &mut self.workloads, entry);
+                }
+                self.sync();
+            }
+            Err(e) => {
+                let warning = io_failure_warning(journal.path(), "compact", &e);
+                self.journal = None;
+                self.warn(warning);
+            }
         }
     }
 
@@ -277,6 +332,35 @@ impl State {
         (self.sink)(&line);
         self.warnings.push(line);
     }
+}
+
+/// One journal entry into the maps (a replay: no decision is taken).
+fn apply(identities: &mut LastSeen, workloads: &mut HourDedup, entry: Entry) {
+    match entry.kind {
+        Kind::LastSeen => identities.restore(entry.key, entry.time),
+        Kind::HourSeen => {
+            workloads.observe(entry.key, entry.time);
+        }
+        Kind::Moved => {}
+    }
+}
+
+/// One entry per live key of both maps.
+fn live_entries<'s>(
+    identities: &'s LastSeen,
+    workloads: &'s HourDedup,
+) -> impl Iterator<Item = Entry> + 's {
+    let identities = identities.entries().map(|(key, time)| Entry {
+        kind: Kind::LastSeen,
+        key,
+        time,
+    });
+    let workloads = workloads.entries().map(|(key, time)| Entry {
+        kind: Kind::HourSeen,
+        key,
+        time,
+    });
+    identities.chain(workloads)
 }
 
 /// The time a newly created key is journalled with, as stored (clamped).
