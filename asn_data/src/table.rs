@@ -174,6 +174,20 @@ impl<'a> Table<'a> {
         self.asn_at(index)
     }
 
+    /// The AS number of the entry that holds `ip`, without reading its organisation
+    /// name (the filter's prefilter needs only the number).
+    pub fn lookup_number(&self, ip: IpAddr) -> Option<u32> {
+        let index = match ip {
+            IpAddr::V4(v4) => self.v4_index(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => self.v4_index(v4),
+                None => self.v6_index(v6),
+            },
+        }?;
+        let position = index.checked_sub(1)?;
+        u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()
+    }
+
     /// Whether `number` announces at least one range in this table.
     pub fn has_asn(&self, number: u32) -> bool {
         self.asn_position(number).is_some()

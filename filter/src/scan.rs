@@ -5,7 +5,7 @@
 //! interpreter with an 8 KiB operand stack, where a parser that recurses once per
 //! nesting level (serde_json, simd-json's tape builders, json-rust) overflows on
 //! ordinary CloudTrail records and the record is lost. Every wasm instruction also
-//! costs 1–2 ns there, and a candidate record may spend about 8,000 instructions on
+//! costs about 4–12 ns there (measured), and a candidate record may spend thousands of instructions on
 //! parsing. No maintained crate both extracts fields iteratively and stays in that
 //! budget (struson and the other pull parsers are iterative but build per-token state
 //! and decode every string), so this module does only what the filter needs:
@@ -17,14 +17,15 @@
 //!   RFC 8259 numbers and literals, valid UTF-8 (checked with `core::str::from_utf8`
 //!   on each string that holds a non-ASCII byte; outside strings only ASCII is legal).
 //! * [`Members`] / [`Elements`] walk one container of an already validated document;
-//!   nested values are skipped with a bracket counter (eight bytes at a time), never
-//!   by recursion, and [`Members::enter`] walks into a wanted nested object in place
+//!   nested values are skipped with a bracket counter (token by token, string
+//!   contents eight bytes at a time), never by recursion, and [`Members::enter`] walks into a wanted nested object in place
 //!   instead of skipping it first.
 //! * [`RawStr::decode`] turns a string span into `Cow<str>`, borrowed unless the
 //!   string has escapes.
 //!
 //! Strings dominate CloudTrail text, so string scanning reads eight bytes at a time
-//! (SWAR) and stops only at a quote, a backslash, a control byte or a non-ASCII byte.
+//! (SWAR): validation stops only at a quote, a backslash, a control byte or a
+//! non-ASCII byte; skipping a validated string stops only at a quote.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -125,20 +126,6 @@ fn quote_or_backslash(w: u64) -> u64 {
     (q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)
 }
 
-/// High bit set in the lowest byte of `w` that is `"`, `{`, `}`, `[` or `]` (higher
-/// flagged bytes may be false positives). Setting bit 5 of every byte maps `[`
-/// and `]` onto `{` and `}` and no other byte onto them.
-#[inline]
-fn quote_or_bracket(w: u64) -> u64 {
-    let q = w ^ (ONES * u64::from(b'"'));
-    let folded = w | (ONES * 0x20);
-    let open = folded ^ (ONES * u64::from(b'{'));
-    let close = folded ^ (ONES * u64::from(b'}'));
-    (q.wrapping_sub(ONES) & !q)
-        | (open.wrapping_sub(ONES) & !open)
-        | (close.wrapping_sub(ONES) & !close)
-}
-
 /// The eight bytes at `pos` as a little-endian word, if there are eight.
 #[inline]
 fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
@@ -229,28 +216,48 @@ fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanE
 }
 
 /// The offset of the closing quote of the string opened at `open`, for documents
-/// that [`validate`] accepted (only quotes and backslashes matter); `doc.len()` if
-/// the text ends first. Kept separate from [`string_end`] and inlined because the
-/// walkers call it for every key and string value.
+/// that [`validate`] accepted; `doc.len()` if the text ends first. Only quotes are
+/// searched for, eight bytes at a time: a quote preceded by an odd run of
+/// backslashes is an escaped one and the search goes on. Kept separate from
+/// [`string_end`] and inlined because the walkers and the prefilter call it for
+/// every key and string value they skip.
 #[inline(always)]
 fn skip_string(doc: &[u8], open: usize) -> usize {
     let mut pos = open + 1;
     loop {
         while let Some(w) = word_at(doc, pos) {
-            let special = quote_or_backslash(w) & HIGHS;
-            if special != 0 {
-                pos += (special.trailing_zeros() / 8) as usize;
+            let q = w ^ (ONES * u64::from(b'"'));
+            let found = q.wrapping_sub(ONES) & !q & HIGHS;
+            if found != 0 {
+                pos += (found.trailing_zeros() / 8) as usize;
                 break;
             }
             pos += 8;
         }
         match doc.get(pos) {
-            Some(b'"') => return pos,
-            Some(b'\\') => pos += 2,
+            Some(b'"') => {
+                if !escaped_quote(doc, open, pos) {
+                    return pos;
+                }
+                pos += 1;
+            }
             Some(_) => pos += 1,
             None => return doc.len(),
         }
     }
+}
+
+/// Whether the quote at `quote` is escaped: preceded (after `open`) by an odd
+/// number of backslashes. Almost always one comparison.
+#[inline(always)]
+fn escaped_quote(doc: &[u8], open: usize, quote: usize) -> bool {
+    let mut run = 0usize;
+    let mut at = quote;
+    while at > open + 1 && doc.get(at - 1) == Some(&b'\\') {
+        run += 1;
+        at -= 1;
+    }
+    run % 2 == 1
 }
 
 /// The offset of the closing quote of the string opened at `open`, and whether the
@@ -540,21 +547,12 @@ pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
         b'n' => return Ok((literal_end(doc, pos, b"null")?, Kind::Null)),
         other => return Err(ScanError::at(ErrorKind::UnexpectedByte(other), pos)),
     };
+    // Token by token: between the strings of compact JSON there are only one or two
+    // bytes (`":"`, `","`), so reading them directly is cheaper than a word scan;
+    // string contents are skipped eight bytes at a time.
     let mut depth: usize = 0;
     let mut p = pos;
-    loop {
-        // Words without a quote or bracket are skipped whole.
-        while let Some(w) = word_at(doc, p) {
-            let special = quote_or_bracket(w) & HIGHS;
-            if special != 0 {
-                p += (special.trailing_zeros() / 8) as usize;
-                break;
-            }
-            p += 8;
-        }
-        let Some(&b) = doc.get(p) else {
-            break;
-        };
+    while let Some(&b) = doc.get(p) {
         match b {
             b'"' => p = skip_string(doc, p),
             b'{' | b'[' => depth += 1,

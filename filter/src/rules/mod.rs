@@ -106,6 +106,34 @@ pub struct Evaluator {
     state: State,
     table: Option<&'static asn_data::Table<'static>>,
     sieve: ActionSieve,
+    actions: ActionSet,
+}
+
+/// The configured actions, bucketed by their [`ActionSieve`] bit: an exact set whose
+/// lookup compares a name with the one or two actions of its bucket, where the
+/// sorted-list search of [`Config::has_action`] costs over a thousand wasm
+/// instructions. The prefilter asks it for every record with a configured action.
+struct ActionSet(Vec<Vec<Box<[u8]>>>);
+
+impl ActionSet {
+    fn new(actions: &[String]) -> ActionSet {
+        let mut buckets = vec![Vec::new(); 256];
+        for action in actions {
+            let name = prefilter::normalise_bytes(action.as_bytes());
+            if let Some(bucket) = buckets.get_mut(ActionSieve::bit(name)) {
+                bucket.push(Box::from(name));
+            }
+        }
+        ActionSet(buckets)
+    }
+
+    /// Whether `name` (already normalised) is a configured action.
+    #[inline]
+    fn contains(&self, name: &[u8]) -> bool {
+        self.0
+            .get(ActionSieve::bit(name))
+            .is_some_and(|bucket| bucket.iter().any(|a| **a == *name))
+    }
 }
 
 /// A 256-bit sieve over the configured actions, keyed by length, first and last
@@ -147,11 +175,13 @@ impl ActionSieve {
 impl Evaluator {
     pub fn new(loaded: config::Loaded, state: State) -> Evaluator {
         let sieve = ActionSieve::new(&loaded.config.actions);
+        let actions = ActionSet::new(&loaded.config.actions);
         Evaluator {
             loaded,
             state,
             table: asn_data::baked(),
             sieve,
+            actions,
         }
     }
 
@@ -271,10 +301,10 @@ impl Evaluator {
 /// What the prefilter asks of the configuration and the ASN table.
 impl prefilter::Judge for Evaluator {
     /// The prefilter hands over names already normalised, and normalising is
-    /// idempotent, so the sieve (built from the stored, normalised list) sees exactly
-    /// the name that `has_action` looks up.
+    /// idempotent, so the sieve and the set (built from the stored list, normalised)
+    /// see exactly the name that `has_action` looks up.
     fn is_action(&self, name: &[u8]) -> bool {
-        self.sieve.may_hold(name) && self.loaded.config.has_action(name)
+        self.sieve.may_hold(name) && self.actions.contains(name)
     }
 
     /// Whether the decoded `sourceIPAddress` text of the record's only event (`None`:
@@ -288,16 +318,75 @@ impl prefilter::Judge for Evaluator {
         let Some(raw) = raw else {
             return false;
         };
-        let Ok(text) = std::str::from_utf8(raw) else {
-            return true;
-        };
-        let Ok(ip) = asn_data::parse_ip(text) else {
-            return false;
+        let ip = match quick_address(raw) {
+            Quick::NotAnAddress => return false,
+            Quick::V4(ip) => std::net::IpAddr::V4(ip),
+            Quick::Other => {
+                let Ok(text) = std::str::from_utf8(raw) else {
+                    return true;
+                };
+                let Ok(ip) = asn_data::parse_ip(text) else {
+                    return false;
+                };
+                ip
+            }
         };
         self.table
-            .and_then(|table| table.lookup(ip))
-            .is_some_and(|asn| self.loaded.config.vpn_category(asn.number).is_some())
+            .and_then(|table| table.lookup_number(ip))
+            .is_some_and(|number| self.loaded.config.vpn_category(number).is_some())
     }
+}
+
+/// What the bytes of a `sourceIPAddress` value are, judged without the general
+/// parser (which costs over a thousand wasm instructions even to say no).
+#[derive(Debug, PartialEq, Eq)]
+enum Quick {
+    /// ASCII with a byte no address can hold once trimmed (`AWS Internal`,
+    /// `ec2.amazonaws.com`): [`asn_data::parse_ip`] would fail.
+    NotAnAddress,
+    /// A plain dotted quad, as [`asn_data::parse_ip`] reads it.
+    V4(std::net::Ipv4Addr),
+    /// Anything else (IPv6, whitespace, non-ASCII): ask the general parser.
+    Other,
+}
+
+fn quick_address(raw: &[u8]) -> Quick {
+    let mut octets = [0u8; 4];
+    let (mut index, mut value, mut digits) = (0usize, 0u32, 0u32);
+    let mut plain = true;
+    for &b in raw {
+        match b {
+            b'0'..=b'9' => {
+                // A leading zero makes the octet invalid for the general parser too;
+                // leave such text to it.
+                plain &= !(digits == 1 && value == 0);
+                value = value.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+                digits = digits.saturating_add(1);
+                plain &= digits <= 3 && value <= 255;
+            }
+            b'.' => {
+                plain &= digits > 0 && index < 3;
+                if let Some(slot) = octets.get_mut(index) {
+                    *slot = value as u8;
+                }
+                index = index.saturating_add(1);
+                (value, digits) = (0, 0);
+            }
+            // Characters an address (or the whitespace that `str::trim` removes)
+            // may hold.
+            b'a'..=b'f' | b'A'..=b'F' | b':' | b'\t'..=b'\r' | b' ' => plain = false,
+            // Non-ASCII: `str::trim` removes Unicode whitespace, so it is not final.
+            0x80.. => return Quick::Other,
+            _ => return Quick::NotAnAddress,
+        }
+    }
+    if plain && index == 3 && digits > 0 {
+        if let Some(slot) = octets.get_mut(3) {
+            *slot = value as u8;
+        }
+        return Quick::V4(std::net::Ipv4Addr::from(octets));
+    }
+    Quick::Other
 }
 
 fn owned(text: Option<&str>) -> Option<String> {
@@ -307,6 +396,81 @@ fn owned(text: Option<&str>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn action_set_is_has_action() {
+        let mut config = config::Config::default();
+        config.actions.push("ListFunctions".to_owned());
+        config.actions.sort();
+        let set = ActionSet::new(&config.actions);
+        let names = [
+            "ListUsers",
+            "ListUser",
+            "ListUsersX",
+            "listusers",
+            "ListFunctions",
+            "Decrypt",
+            "GetCallerIdentity",
+            "",
+            "ListKeys",
+            "ListAliases",
+            "DescribeDBSnapshots",
+        ];
+        for name in names {
+            let name = prefilter::normalise_bytes(name.as_bytes());
+            assert_eq!(
+                set.contains(name),
+                config.has_action(name),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+        for action in &config.actions {
+            assert!(set.contains(action.as_bytes()), "{action}");
+        }
+    }
+
+    /// The quick reading of an address agrees with the general parser wherever it
+    /// answers on its own.
+    #[test]
+    fn quick_address_agrees_with_the_parser() {
+        for text in [
+            "8.8.8.8",
+            "2.56.16.10",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.",
+            "AWS Internal",
+            "ec2.amazonaws.com",
+            " 8.8.8.8",
+            "8.8.8.8\u{b}",
+            "\u{a0}8.8.8.8",
+            "::ffff:2.56.16.10",
+            "2001:db8::1",
+            "",
+            "1234",
+            "1.2.3.4/24",
+            "99999999999999999999.1.1.1",
+        ] {
+            let parsed = asn_data::parse_ip(text).ok();
+            match quick_address(text.as_bytes()) {
+                Quick::NotAnAddress => assert_eq!(parsed, None, "{text:?}"),
+                Quick::V4(ip) => assert_eq!(parsed, Some(std::net::IpAddr::V4(ip)), "{text:?}"),
+                Quick::Other => {}
+            }
+        }
+        assert_eq!(
+            quick_address(b"2.56.16.10"),
+            Quick::V4(std::net::Ipv4Addr::new(2, 56, 16, 10))
+        );
+        assert_eq!(quick_address(b"AWS Internal"), Quick::NotAnAddress);
+    }
 
     #[test]
     fn action_sieve_holds_every_configured_action() {

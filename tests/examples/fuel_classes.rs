@@ -1,0 +1,139 @@
+//! Fuel (wasm instructions, wasmtime's meter) per record class over the fixtures: the
+//! table in docs/BENCHMARKS.md.
+//!
+//!     cargo run --release -p vpnrecon-e2e --example fuel_classes
+//!
+//! Each record's class comes from the module's own counters (`vpnrecon_info`) read
+//! after the call, and from whether its top-level `eventName` is a configured action
+//! (computed here from the configuration's defaults, not by the module): *no action*
+//! (turned away without a configured action), *non-VPN* (a configured action turned
+//! away by the source-address stage), *parsed* (parsed, no candidate), *candidate*
+//! (a candidate that did not fire) and *fires*.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use vpnrecon_e2e::{fixtures, RECORD_TIME_SEC};
+use vpnrecon_filter::config::DEFAULT_ACTIONS;
+use vpnrecon_filter::prefilter::normalise_action;
+use vpnrecon_host::{Backend, CallOutcome, FilterHost, HostOptions, Mode, RecordTime};
+
+fn counters(host: &mut dyn FilterHost) -> (u64, u64, u64) {
+    let info: serde_json::Value =
+        serde_json::from_str(&host.info().unwrap_or_default()).unwrap_or_default();
+    let c = &info["counters"];
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let detections = c["detections"]
+        .as_object()
+        .map_or(0, |d| d.values().map(n).sum());
+    (n(&c["parsed"]), n(&c["candidates"]), detections)
+}
+
+fn configured_action(record: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(record) else {
+        return false;
+    };
+    v["eventName"]
+        .as_str()
+        .is_some_and(|name| DEFAULT_ACTIONS.contains(&normalise_action(name)))
+}
+
+fn host() -> Box<dyn FilterHost> {
+    let mut options = HostOptions::new(Mode::Annotate);
+    options.fuel = true;
+    options.capture_stderr = true;
+    vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+/// Runs `records` through one instance and adds each record's fuel to its class.
+fn run(host: &mut dyn FilterHost, records: &[String], classes: &mut BTreeMap<&str, Vec<u64>>) {
+    let time = RecordTime {
+        sec: RECORD_TIME_SEC,
+        nsec: 0,
+    };
+    let mut out = Vec::new();
+    for record in records {
+        let before = counters(host);
+        match host.call(b"aws.cloudtrail", time, record.as_bytes(), &mut out) {
+            Ok(CallOutcome::Kept | CallOutcome::Dropped) => {}
+            Err(e) => panic!("record lost: {e}"),
+        }
+        let fuel = host.last_fuel().unwrap_or(0);
+        let after = counters(host);
+        let class = if after.2 > before.2 {
+            "fires"
+        } else if after.1 > before.1 {
+            "candidate, does not fire"
+        } else if after.0 > before.0 {
+            "parsed, no candidate"
+        } else if configured_action(record) {
+            "configured action, non-VPN source"
+        } else {
+            "no configured action"
+        };
+        classes.entry(class).or_default().push(fuel);
+    }
+}
+
+fn median_p90(values: &mut [u64]) -> (u64, u64) {
+    values.sort_unstable();
+    let at = |q: usize| values.get((values.len() * q / 100).min(values.len().saturating_sub(1)));
+    (at(50).copied().unwrap_or(0), at(90).copied().unwrap_or(0))
+}
+
+fn report(title: &str, classes: &mut BTreeMap<&str, Vec<u64>>) {
+    println!("\n{title}");
+    println!("| class | n | median | p90 |\n|---|---|---|---|");
+    for (class, fuel) in classes.iter_mut() {
+        let n = fuel.len();
+        let (median, p90) = median_p90(fuel);
+        println!("| {class} | {n} | {median} | {p90} |");
+    }
+}
+
+fn main() {
+    // `fuel_classes FILE`: the fuel of each line of FILE, in one instance.
+    if let Some(path) = std::env::args().nth(1) {
+        let mut h = host();
+        let time = RecordTime {
+            sec: RECORD_TIME_SEC,
+            nsec: 0,
+        };
+        let mut out = Vec::new();
+        for line in fixtures::lines(Path::new(&path)) {
+            let kept = h.call(b"aws.cloudtrail", time, line.as_bytes(), &mut out);
+            let fuel = h.last_fuel().unwrap_or(0);
+            println!(
+                "{fuel}\t{}\t{}",
+                kept.is_ok(),
+                line.chars().take(60).collect::<String>()
+            );
+        }
+        return;
+    }
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../filter/tests/data");
+    let mut reference = BTreeMap::new();
+    for name in [
+        "cloudtrail_kms_decrypt.json",
+        "cloudtrail_describe_instances.json",
+    ] {
+        let text = std::fs::read_to_string(data.join(name)).unwrap_or_default();
+        let mut h = host();
+        let one = vec![text.trim().to_owned()];
+        run(h.as_mut(), &one, &mut reference);
+    }
+    report("reference records", &mut reference);
+
+    let mut chain = BTreeMap::new();
+    let mut h = host();
+    let mut lines = fixtures::benign();
+    lines.extend(fixtures::attack_chain().events);
+    run(h.as_mut(), &lines, &mut chain);
+    report("benign + attack chain", &mut chain);
+
+    let mut clauses = BTreeMap::new();
+    for case in fixtures::clause_cases() {
+        let mut h = host();
+        run(h.as_mut(), &case.events, &mut clauses);
+    }
+    report("clauses (default configuration)", &mut clauses);
+}
