@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use wasmtime::{Engine, ExternType, Module};
 
 /// WASI preview 1 functions the module imports, and why.
-const IMPORTS: [(&str, &str); 13] = [
+const IMPORTS: [(&str, &str); 16] = [
     (
         "fd_prestat_get",
         "list the pre-opened directories (config and state)",
@@ -28,6 +28,18 @@ const IMPORTS: [(&str, &str); 13] = [
     (
         "path_rename",
         "replace the journal atomically when compacting",
+    ),
+    (
+        "fd_seek",
+        "read what other instances appended to a shared journal",
+    ),
+    (
+        "path_link",
+        "put a new journal in place without replacing one another instance just made",
+    ),
+    (
+        "path_unlink_file",
+        "remove the compaction lock and temporary files",
     ),
     ("random_get", "the per-journal SipHash secret"),
     (
