@@ -21,6 +21,7 @@ pub mod event;
 pub mod info;
 pub mod output;
 pub mod prefilter;
+pub mod preopens;
 pub mod record;
 pub mod rules;
 pub mod scan;

@@ -48,10 +48,13 @@ pub struct StateConfig {
 
 impl Default for StateConfig {
     fn default() -> Self {
+        use crate::config::{
+            DEFAULT_JOURNAL_RESOLUTION_SECS, DEFAULT_MAX_KEYS, DEFAULT_WINDOW_SECS,
+        };
         StateConfig {
-            window_secs: 10 * 86_400,
-            max_keys: 1_000_000,
-            journal_resolution_secs: 3_600,
+            window_secs: DEFAULT_WINDOW_SECS,
+            max_keys: DEFAULT_MAX_KEYS,
+            journal_resolution_secs: DEFAULT_JOURNAL_RESOLUTION_SECS,
         }
     }
 }

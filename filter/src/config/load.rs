@@ -1,0 +1,196 @@
+//! Finding and loading `vpnrecon.toml`, and where state lives.
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::{parse, Config, ConfigError};
+
+/// The configuration file's name, looked for in each pre-opened directory.
+pub const FILE_NAME: &str = "vpnrecon.toml";
+
+/// Where `vpnrecon.toml` is looked for, in order: the file in each directory the
+/// host pre-opened (Fluent Bit's `accessible_paths`, in the order given; natively,
+/// the working directory). Under WASI a path only resolves inside a pre-opened
+/// directory, so these are the only places the module could read.
+pub fn search_paths() -> Vec<String> {
+    crate::preopens::preopened_dirs()
+        .iter()
+        .map(|dir| in_dir(dir, FILE_NAME))
+        .collect()
+}
+
+/// `dir/name`; a relative `.` directory gives just `name`, so a host that
+/// pre-opened `.` resolves it whatever its working directory.
+pub fn in_dir(dir: &str, name: &str) -> String {
+    if dir.starts_with('/') {
+        return format!("{}/{name}", dir.trim_end_matches('/'));
+    }
+    match dir.trim_end_matches('/') {
+        "" | "." => name.to_owned(),
+        relative => format!("{relative}/{name}"),
+    }
+}
+
+/// The directory the journal goes to when `state_dir` is left at `.`: where
+/// `vpnrecon.toml` was found, else the first pre-opened directory. Under WASI `.`
+/// only exists if the host pre-opened it (Fluent Bit's default), so a deployment
+/// that pre-opens `/var/lib/vpnrecon` alone still gets persistent state there.
+pub fn default_state_dir(source: &Source) -> String {
+    if let Source::File(path) = source {
+        if let Some((dir, _)) = path.rsplit_once('/') {
+            return if dir.is_empty() {
+                "/".to_owned()
+            } else {
+                dir.to_owned()
+            };
+        }
+        return ".".to_owned();
+    }
+    crate::preopens::preopened_dirs()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| ".".to_owned())
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn file_names_join_pre_opened_directories() {
+        assert_eq!(in_dir(".", "vpnrecon.toml"), "vpnrecon.toml");
+        assert_eq!(in_dir("./", "vpnrecon.toml"), "vpnrecon.toml");
+        assert_eq!(in_dir("/", "vpnrecon.toml"), "/vpnrecon.toml");
+        assert_eq!(in_dir("/var/lib/vpnrecon/", "x"), "/var/lib/vpnrecon/x");
+        assert_eq!(in_dir("conf", "x"), "conf/x");
+    }
+
+    #[test]
+    fn state_follows_the_config_file() {
+        let file = |p: &str| default_state_dir(&Source::File(p.to_owned()));
+        assert_eq!(file("/var/lib/vpnrecon/vpnrecon.toml"), "/var/lib/vpnrecon");
+        assert_eq!(file("vpnrecon.toml"), ".");
+        assert_eq!(file("/vpnrecon.toml"), "/");
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Defaults,
+    File(String),
+}
+
+/// The configuration in force and where it came from. With an error, `config` is
+/// the defaults and `source` is `Defaults`; the error names the file.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub source: Source,
+    pub error: Option<ConfigError>,
+}
+
+impl Default for Loaded {
+    fn default() -> Self {
+        Loaded {
+            config: Config::default(),
+            source: Source::Defaults,
+            error: None,
+        }
+    }
+}
+
+/// Finds `vpnrecon.toml` (see [`search_paths`]); on error, prints the one-line
+/// message to standard error and falls back to the defaults.
+pub fn load() -> Loaded {
+    let paths = search_paths();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    load_from(&paths, &mut |line| eprintln!("{line}"))
+}
+
+/// [`load`] over explicit candidate paths, with the warning sent to `log`.
+///
+/// When a file is found, `state_dir` comes back resolved: `.` becomes the file's
+/// own directory. A file with an error still decides where state lives (its
+/// `state_dir` when that value is itself valid, else its own directory), so a typo
+/// neither loses nor moves the history; only the rules fall back to the defaults.
+pub fn load_from(paths: &[&str], log: &mut dyn FnMut(&str)) -> Loaded {
+    for path in paths {
+        let text = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                let error = ConfigError {
+                    file: (*path).to_owned(),
+                    line: None,
+                    key: None,
+                    message: format!("cannot read the file: {e}"),
+                    fix: Some("check that it is a readable file".to_owned()),
+                };
+                return failed(error, path, None, log);
+            }
+        };
+        let text = match String::from_utf8(text) {
+            Ok(text) => text,
+            Err(e) => {
+                let error = ConfigError {
+                    file: (*path).to_owned(),
+                    line: None,
+                    key: None,
+                    message: format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                    fix: Some("save the file as UTF-8".to_owned()),
+                };
+                return failed(error, path, None, log);
+            }
+        };
+        return match parse(&text, path) {
+            Ok(mut config) => {
+                config.state_dir = resolve_state_dir(&config.state_dir, path);
+                Loaded {
+                    config,
+                    source: Source::File((*path).to_owned()),
+                    error: None,
+                }
+            }
+            Err(error) => failed(error, path, Some(&text), log),
+        };
+    }
+    Loaded::default()
+}
+
+/// The defaults, the error, and state where the file at `path` puts it.
+fn failed(error: ConfigError, path: &str, text: Option<&str>, log: &mut dyn FnMut(&str)) -> Loaded {
+    log(&error.to_string());
+    let state_dir = text
+        .and_then(state_dir_in)
+        .unwrap_or_else(|| ".".to_owned());
+    Loaded {
+        config: Config {
+            state_dir: resolve_state_dir(&state_dir, path),
+            ..Config::default()
+        },
+        source: Source::Defaults,
+        error: Some(error),
+    }
+}
+
+/// The file's `state_dir` if that value is valid (a string), read from as much of
+/// the file as parses.
+fn state_dir_in(text: &str) -> Option<String> {
+    let (doc, _errors) = DeTable::parse_recoverable(text);
+    match doc.get_ref().get("state_dir").map(Spanned::get_ref) {
+        Some(DeValue::String(dir)) => Some(dir.to_string()),
+        _ => None,
+    }
+}
+
+/// `state_dir` as written in the file at `path`: `.` is the file's directory.
+fn resolve_state_dir(state_dir: &str, path: &str) -> String {
+    if state_dir == "." {
+        default_state_dir(&Source::File(path.to_owned()))
+    } else {
+        state_dir.to_owned()
+    }
+}
