@@ -84,17 +84,37 @@ pub const DEFAULT_JOURNAL_RESOLUTION_SECS: i64 = 3_600;
 /// `.`: the directory `vpnrecon.toml` was found in, else the first pre-opened one.
 pub const DEFAULT_STATE_DIR: &str = ".";
 
-/// The enabled entries of the curated list, or the contract's list (category `vpn`)
-/// while the curated list is empty.
+/// An entry of the curated list (`asn_data/vpn_asns.toml`), as the build bakes it in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CuratedAsn {
+    pub asn: u32,
+    pub category: &'static str,
+    pub name: &'static str,
+    /// Part of the default detection list.
+    pub enabled: bool,
+}
+
+/// The curated list in file order, read and checked at build time (`build.rs`), so
+/// no instance parses it again.
+pub static CURATED_ASNS: &[CuratedAsn] = include!(concat!(env!("OUT_DIR"), "/curated_asns.rs"));
+
+impl CuratedAsn {
+    fn to_vpn_asn(self) -> VpnAsn {
+        VpnAsn {
+            asn: self.asn,
+            category: self.category.to_owned(),
+            name: self.name.to_owned(),
+        }
+    }
+}
+
+/// The enabled entries of the curated list, or the detection's list (category
+/// `vpn`) if none is enabled.
 pub fn default_vpn_asns() -> Vec<VpnAsn> {
-    let curated: Vec<VpnAsn> = asn_data::curated::list()
-        .into_iter()
+    let curated: Vec<VpnAsn> = CURATED_ASNS
+        .iter()
         .filter(|c| c.enabled)
-        .map(|c| VpnAsn {
-            asn: c.asn,
-            category: c.category.as_str().to_owned(),
-            name: c.name,
-        })
+        .map(|c| c.to_vpn_asn())
         .collect();
     let mut list = if curated.is_empty() {
         CONTRACT_VPN_ASNS
@@ -116,14 +136,10 @@ pub fn default_vpn_asns() -> Vec<VpnAsn> {
 /// Name and category for an ASN added by number: the curated list's (enabled or
 /// not), else `custom`.
 pub fn describe_asn(asn: u32) -> VpnAsn {
-    asn_data::curated::list()
-        .into_iter()
+    CURATED_ASNS
+        .iter()
         .find(|c| c.asn == asn)
-        .map(|c| VpnAsn {
-            asn,
-            category: c.category.as_str().to_owned(),
-            name: c.name,
-        })
+        .map(|c| c.to_vpn_asn())
         .or_else(|| {
             CONTRACT_VPN_ASNS.contains(&asn).then(|| VpnAsn {
                 asn,
@@ -136,4 +152,25 @@ pub fn describe_asn(asn: u32) -> VpnAsn {
             category: "custom".to_owned(),
             name: String::new(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_baked_list_is_the_curated_file() {
+        // The asn_data crate's own parser reads the same file at run time.
+        let parsed: Vec<CuratedAsn> = asn_data::curated::list()
+            .iter()
+            .map(|c| CuratedAsn {
+                asn: c.asn,
+                category: c.category.as_str(),
+                name: Box::leak(c.name.clone().into_boxed_str()),
+                enabled: c.enabled,
+            })
+            .collect();
+        assert!(!parsed.is_empty());
+        assert_eq!(CURATED_ASNS, parsed.as_slice());
+    }
 }
