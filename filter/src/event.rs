@@ -1,7 +1,7 @@
 //! The fields of one CloudTrail event that the rules read, and event-time parsing.
 //!
-//! Field meanings follow the detection contract (section 2): raw CloudTrail names
-//! and their ECS equivalents fill the same [`Event`] fields. Values are the decoded
+//! Field meanings follow Elastic's CloudTrail pipeline: raw CloudTrail names and
+//! their ECS equivalents fill the same [`Event`] fields. Values are the decoded
 //! JSON strings, borrowed from the record whenever they hold no escapes.
 
 use std::borrow::Cow;

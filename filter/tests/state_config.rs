@@ -36,7 +36,7 @@ fn defaults_are_the_contract_lists() {
     let mut contract = CONTRACT_VPN_ASNS.to_vec();
     contract.sort_unstable();
     assert_eq!(asns(&c), contract);
-    // Contract section 3, spelled out again here as the independent truth.
+    // The lists of Elastic's rule, spelled out again here as the independent truth.
     for action in [
         "GetCallerIdentity",
         "ListUsers",

@@ -1,4 +1,4 @@
-//! Configuration: built-in defaults (the detection contract's lists), optionally
+//! Configuration: built-in defaults (the lists of Elastic's rule), optionally
 //! adjusted by `vpnrecon.toml`.
 //!
 //! Every list with a default can be replaced (`actions = [...]`) or adjusted

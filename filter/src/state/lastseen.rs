@@ -58,7 +58,7 @@ impl LastSeen {
         }
     }
 
-    /// Contract section 3: new iff no last-seen or `t - last_seen > window`; every
+    /// Rule A (README, `CONFIG.md`): new iff no last-seen or `t - last_seen > window`; every
     /// candidate raises last-seen to `max(last_seen, t)`. An event older than the
     /// key's last-seen time gives a negative gap and so is never new, however late it
     /// arrives: the key is known to have been active after it.
@@ -173,7 +173,7 @@ mod tests {
             seen.observe(1, T0).first_seen,
             FirstSeen::New { previous: None }
         );
-        // Exactly the window later: not new (the contract's "more than").
+        // Exactly the window later: not new (the rule says "more than").
         assert_eq!(
             seen.observe(1, T0 + WINDOW).first_seen,
             FirstSeen::Recent { last_seen: T0 }
