@@ -224,6 +224,17 @@ fn read_from<R: Read + Seek>(
     start: u64,
     visit: &mut dyn FnMut(Entry),
 ) -> io::Result<Pass> {
+    read_chunked(file, start, visit, 64 * 1024)
+}
+
+/// [`read_from`] reading `chunk_len` bytes at a time: small for the frequent look
+/// at what others appended (usually nothing), large for a whole journal.
+fn read_chunked<R: Read + Seek>(
+    file: &mut R,
+    start: u64,
+    visit: &mut dyn FnMut(Entry),
+    chunk_len: usize,
+) -> io::Result<Pass> {
     file.seek(SeekFrom::Start(start))?;
     let mut pass = Pass {
         replay: Replay::default(),
@@ -232,8 +243,8 @@ fn read_from<R: Read + Seek>(
         moved: false,
         after_move: Vec::new(),
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; chunk_len.max(ENTRY_LEN)];
     // File offset of buf[0].
     let mut base = start;
     let mut eof = false;
@@ -311,6 +322,9 @@ pub struct Opened {
     pub replay: Replay,
     pub warnings: Vec<String>,
 }
+
+/// Bytes read at a time when looking for what other instances appended.
+const SYNC_CHUNK: usize = 1024;
 
 /// How many times one sync follows the journal to a newer file before giving up.
 const MAX_MOVES: usize = 8;
@@ -465,7 +479,13 @@ impl Journal {
         replay: &mut Replay,
     ) -> io::Result<u64> {
         for _ in 0..MAX_MOVES {
-            let pass = read_from(&mut self.file, self.read_pos, visit)?;
+            // After a move the whole new file is read: then in large chunks.
+            let chunk = if self.read_pos == HEADER_LEN as u64 {
+                64 * 1024
+            } else {
+                SYNC_CHUNK
+            };
+            let pass = read_chunked(&mut self.file, self.read_pos, visit, chunk)?;
             self.entries += pass.replay.entries;
             self.read_pos = pass.end;
             replay.entries += pass.replay.entries;
@@ -506,7 +526,7 @@ impl Journal {
         Ok(())
     }
 
-    fn lock_path(&self) -> PathBuf {
+    pub fn lock_path(&self) -> PathBuf {
         self.path.with_extension("journal.lock")
     }
 

@@ -301,8 +301,14 @@ impl State {
         if !journal.lock(patience) {
             return;
         }
+        let lock = journal.lock_path();
         // Another instance may have compacted it a moment ago.
         self.sync();
+        if self.journal.is_none() {
+            // Reading failed (already reported): do not leave the lock behind.
+            let _ = std::fs::remove_file(lock);
+            return;
+        }
         if !always && !self.journal_oversized() {
             if let Some(journal) = self.journal.as_ref() {
                 journal.unlock();
