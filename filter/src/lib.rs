@@ -90,11 +90,10 @@ impl Engine {
     }
 
     /// An engine for an already loaded configuration; opens state as configured.
-    /// `state_dir = "."` from a configuration that was not read from a file (the
-    /// loader resolves it for a file, valid or not) means the first pre-opened
-    /// directory.
+    /// `state_dir = "."` is the directory of the configuration file (valid or not),
+    /// else the first pre-opened directory.
     pub fn with_config(mut loaded: config::Loaded) -> Engine {
-        if loaded.config.state_dir == "." && loaded.error.is_none() {
+        if loaded.config.state_dir == "." {
             loaded.config.state_dir = config::default_state_dir(&loaded.source);
         }
         let state = state::State::open_configured(&loaded.config);

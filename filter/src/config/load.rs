@@ -81,7 +81,8 @@ pub enum Source {
 }
 
 /// The configuration in force and where it came from. With an error, `config` is
-/// the defaults and `source` is `Defaults`; the error names the file.
+/// the defaults except for `state_dir` (see [`load_from`]) and `source` is the
+/// file that has the error.
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub config: Config,
@@ -109,10 +110,10 @@ pub fn load() -> Loaded {
 
 /// [`load`] over explicit candidate paths, with the warning sent to `log`.
 ///
-/// When a file is found, `state_dir` comes back resolved: `.` becomes the file's
-/// own directory. A file with an error still decides where state lives (its
-/// `state_dir` when that value is itself valid, else its own directory), so a typo
-/// neither loses nor moves the history; only the rules fall back to the defaults.
+/// A file with an error still decides where state lives: the rules fall back to
+/// the defaults, but `state_dir` is the file's own value when that value is itself
+/// valid (else `.`, which [`default_state_dir`] turns into the file's directory), so
+/// a typo neither loses nor moves the history.
 pub fn load_from(paths: &[&str], log: &mut dyn FnMut(&str)) -> Loaded {
     for path in paths {
         let text = match std::fs::read(path) {
@@ -146,32 +147,27 @@ pub fn load_from(paths: &[&str], log: &mut dyn FnMut(&str)) -> Loaded {
             }
         };
         return match parse(&text, path) {
-            Ok(mut config) => {
-                config.state_dir = resolve_state_dir(&config.state_dir, path);
-                Loaded {
-                    config,
-                    source: Source::File((*path).to_owned()),
-                    error: None,
-                }
-            }
+            Ok(config) => Loaded {
+                config,
+                source: Source::File((*path).to_owned()),
+                error: None,
+            },
             Err(error) => failed(error, path, Some(&text), log),
         };
     }
     Loaded::default()
 }
 
-/// The defaults, the error, and state where the file at `path` puts it.
+/// The defaults and the error, with state where the file at `path` puts it.
 fn failed(error: ConfigError, path: &str, text: Option<&str>, log: &mut dyn FnMut(&str)) -> Loaded {
     log(&error.to_string());
-    let state_dir = text
-        .and_then(state_dir_in)
-        .unwrap_or_else(|| ".".to_owned());
+    let mut config = Config::default();
+    if let Some(state_dir) = text.and_then(state_dir_in) {
+        config.state_dir = state_dir;
+    }
     Loaded {
-        config: Config {
-            state_dir: resolve_state_dir(&state_dir, path),
-            ..Config::default()
-        },
-        source: Source::Defaults,
+        config,
+        source: Source::File(path.to_owned()),
         error: Some(error),
     }
 }
@@ -183,14 +179,5 @@ fn state_dir_in(text: &str) -> Option<String> {
     match doc.get_ref().get("state_dir").map(Spanned::get_ref) {
         Some(DeValue::String(dir)) => Some(dir.to_string()),
         _ => None,
-    }
-}
-
-/// `state_dir` as written in the file at `path`: `.` is the file's directory.
-fn resolve_state_dir(state_dir: &str, path: &str) -> String {
-    if state_dir == "." {
-        default_state_dir(&Source::File(path.to_owned()))
-    } else {
-        state_dir.to_owned()
     }
 }
