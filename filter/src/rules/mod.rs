@@ -107,6 +107,7 @@ pub struct Evaluator {
     table: Option<&'static asn_data::Table<'static>>,
     sieve: ActionSieve,
     actions: ActionSet,
+    memo: prefilter::Memo,
 }
 
 /// The configured actions, bucketed by their [`ActionSieve`] bit: an exact set whose
@@ -182,6 +183,7 @@ impl Evaluator {
             table: asn_data::baked(),
             sieve,
             actions,
+            memo: prefilter::Memo::default(),
         }
     }
 
@@ -206,8 +208,14 @@ impl Evaluator {
     }
 
     /// Cheap test that a record may hold a candidate; `false` is final.
-    pub fn prefilter(&self, record: &[u8]) -> bool {
-        prefilter::may_hold_candidate(record, self)
+    pub fn prefilter(&mut self, record: &[u8]) -> bool {
+        let judge = Screening {
+            sieve: &self.sieve,
+            actions: &self.actions,
+            table: self.table,
+            config: &self.loaded.config,
+        };
+        prefilter::may_hold_candidate(record, &judge, &mut self.memo)
     }
 
     /// Judges one event; counts candidates and detections.
@@ -298,8 +306,16 @@ impl Evaluator {
     }
 }
 
-/// What the prefilter asks of the configuration and the ASN table.
-impl prefilter::Judge for Evaluator {
+/// What the prefilter asks of the configuration and the ASN table (borrowed apart
+/// from the prefilter's memo, which changes from record to record).
+struct Screening<'e> {
+    sieve: &'e ActionSieve,
+    actions: &'e ActionSet,
+    table: Option<&'static asn_data::Table<'static>>,
+    config: &'e Config,
+}
+
+impl prefilter::Judge for Screening<'_> {
     /// The prefilter hands over names already normalised, and normalising is
     /// idempotent, so the sieve and the set (built from the stored list, normalised)
     /// see exactly the name that `has_action` looks up.
@@ -333,7 +349,7 @@ impl prefilter::Judge for Evaluator {
         };
         self.table
             .and_then(|table| table.lookup_number(ip))
-            .is_some_and(|number| self.loaded.config.vpn_category(number).is_some())
+            .is_some_and(|number| self.config.vpn_category(number).is_some())
     }
 }
 
