@@ -135,3 +135,75 @@ pub fn check_splice(record: &[u8], out: &[u8]) {
             .expect("valid input became invalid output");
     }
 }
+
+/// The prefilter oracle: one engine with the default configuration (the prefilter
+/// in front) and one with `enrich_all`, which sends every record to the full
+/// evaluation in annotate mode. The prefilter must never turn away a record whose
+/// evaluation finds a candidate, so the two must count the same candidates and
+/// detections, record for record.
+pub struct PrefilterPair {
+    screened: Engine,
+    full: Engine,
+    out: Vec<u8>,
+}
+
+impl Default for PrefilterPair {
+    fn default() -> Self {
+        let mut loaded = Loaded::default();
+        loaded.config.enrich_all = true;
+        PrefilterPair {
+            screened: fresh_engine(),
+            full: Engine::from_parts(loaded, State::in_memory(StateConfig::default())),
+            out: Vec::new(),
+        }
+    }
+}
+
+impl PrefilterPair {
+    /// Candidates and detections (rule A, rule B) so far, behind the prefilter.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        let c = self.screened.counters();
+        (c.candidates, c.detections_discovery, c.detections_workload)
+    }
+
+    pub fn check(&mut self, record: &[u8], time: RecordTime) {
+        self.screened
+            .process(record, time, Mode::Annotate, &mut self.out);
+        self.full
+            .process(record, time, Mode::Annotate, &mut self.out);
+        let (s, f) = (self.screened.counters(), self.full.counters());
+        assert_eq!(
+            (s.candidates, s.detections_discovery, s.detections_workload),
+            (f.candidates, f.detections_discovery, f.detections_workload),
+            "the prefilter turned away a candidate: {:?}",
+            String::from_utf8_lossy(record)
+        );
+    }
+}
+
+/// `record` with some ASCII letters inside strings written as `\u00XX` escapes, as
+/// chosen by the bits of `choice`: the same JSON value (escapes inside strings are
+/// left as they are, so an escaped letter decodes to the letter at the level where
+/// it was written).
+pub fn respell(record: &[u8], choice: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(record.len() * 2);
+    let mut bits = choice
+        .iter()
+        .flat_map(|b| (0..8).map(move |i| b >> i & 1 == 1));
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in record {
+        if in_string && !escaped && b.is_ascii_alphabetic() && bits.next().unwrap_or(false) {
+            out.extend_from_slice(format!("\\u{:04x}", b).as_bytes());
+            continue;
+        }
+        out.push(b);
+        if escaped {
+            escaped = false;
+        } else if in_string && b == b'\\' {
+            escaped = true;
+        } else if b == b'"' {
+            in_string = !in_string;
+        }
+    }
+    out
+}
