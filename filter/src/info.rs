@@ -2,8 +2,9 @@
 //! JSON object, so an operator can check a deployment without reading its alerts.
 
 use crate::config::Source;
-use crate::output::{format_duration, string};
+use crate::output::string;
 use crate::rules::{Evaluator, Rule};
+use crate::time::format_duration;
 use crate::Counters;
 use std::fmt::Write;
 

@@ -26,6 +26,7 @@ pub mod record;
 pub mod rules;
 pub mod scan;
 pub mod state;
+pub mod time;
 
 use rules::{Detection, Evaluator};
 

@@ -6,6 +6,8 @@
 
 use crate::config::ConfigError;
 use crate::rules::{Detection, TimeSource};
+use crate::time::push_time;
+pub use crate::time::{format_duration, format_time};
 
 /// JSON whitespace.
 fn is_space(b: u8) -> bool {
@@ -228,12 +230,6 @@ fn push_uint(out: &mut String, mut n: u64) {
     }
 }
 
-/// `n` (0..=99) as two digits.
-fn push_two(out: &mut String, n: u32) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
-}
-
 /// IPv4 written by hand (the common case); IPv6 through its `Display`, which
 /// compresses zero runs as RFC 5952 says.
 fn push_ip(out: &mut String, ip: std::net::IpAddr) {
@@ -285,71 +281,12 @@ pub fn string(out: &mut String, text: &str) {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC).
-pub fn format_time(unix: i64) -> String {
-    let mut out = String::with_capacity(20);
-    push_time(&mut out, unix);
-    out
-}
-
-fn push_time(out: &mut String, unix: i64) {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400) as u32;
-    let (year, month, day) = civil_from_days(days);
-    if (0..=9999).contains(&year) {
-        let year = year as u32;
-        push_two(out, year / 100);
-        push_two(out, year % 100);
-    } else {
-        // Outside four digits (never a real event time): as `{:04}` writes it.
-        out.push_str(&format!("{year:04}"));
-    }
-    out.push('-');
-    push_two(out, month);
-    out.push('-');
-    push_two(out, day);
-    out.push('T');
-    push_two(out, secs / 3600);
-    out.push(':');
-    push_two(out, secs % 3600 / 60);
-    out.push(':');
-    push_two(out, secs % 60);
-    out.push('Z');
-}
-
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days.saturating_add(719_468);
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// A window in the words an analyst reads: `10 days`, `36 hours`, `90 seconds`.
-pub fn format_duration(secs: i64) -> String {
-    let unit = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    if secs > 0 && secs % 86_400 == 0 {
-        unit(secs / 86_400, "day")
-    } else if secs > 0 && secs % 3600 == 0 {
-        unit(secs / 3600, "hour")
-    } else if secs > 0 && secs % 60 == 0 {
-        unit(secs / 60, "minute")
-    } else {
-        unit(secs, "second")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hand_written_numbers_addresses_and_times() {
+    fn hand_written_numbers_and_addresses() {
         for n in [0u64, 7, 9, 10, 47, 99, 100, 65_535, 4_294_967_295, u64::MAX] {
             let mut out = String::new();
             push_uint(&mut out, n);
@@ -361,11 +298,6 @@ mod tests {
             push_ip(&mut out, parsed);
             assert_eq!(out, ip);
         }
-        // 1781942400 s is 2026-06-20T08:00:00Z; 0 is the epoch; the leap day of 2024.
-        assert_eq!(format_time(1_781_942_400), "2026-06-20T08:00:00Z");
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_time(1_709_208_059), "2024-02-29T12:00:59Z");
-        assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");
     }
 
     #[test]
@@ -444,27 +376,6 @@ mod tests {
         assert!(!looks_like_object(b""));
         assert!(!looks_like_object(b"{\"a\":1"));
         assert!(!looks_like_object(b"\xef\xbb\xbf{}"));
-    }
-
-    #[test]
-    fn times_render_as_utc() {
-        // Hand-checked: 2026-06-01T12:34:56Z is 20,605 days and 45,296 s after the epoch.
-        assert_eq!(
-            format_time(20_605 * 86_400 + 45_296),
-            "2026-06-01T12:34:56Z"
-        );
-        assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(format_duration(864_000), "10 days");
-        assert_eq!(format_duration(86_400), "1 day");
-        assert_eq!(format_duration(129_600), "36 hours");
-        assert_eq!(format_duration(5400), "90 minutes");
-        assert_eq!(format_duration(61), "61 seconds");
     }
 
     #[test]

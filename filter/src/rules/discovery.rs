@@ -5,8 +5,8 @@
 use super::{owned, Candidate, Detection, Rule};
 use crate::config::{Config, IdentityKey};
 use crate::event::Event;
-use crate::output::{format_duration, format_time};
 use crate::state::{FirstSeen, State};
+use crate::time::{format_duration, format_time};
 
 /// The identity the rule tracks, per `identity_key`. `user` follows Elastic's
 /// `user.name` and falls back to the principal ARN where Elastic leaves it empty
