@@ -470,6 +470,31 @@ fn an_existing_detection_member_has_its_value_replaced_in_place() {
 }
 
 #[test]
+fn an_existing_source_as_member_is_replaced_too() {
+    let mut e = engine("enrich_all = true\n");
+    // Not a discovery action: enriched, not detected. 8.8.8.8 is in AS15169.
+    let event = ev("GetObject", "s3.amazonaws.com", T0);
+    let mut x = event;
+    x.ip = "8.8.8.8".into();
+    let json = x.json();
+    let body = json.strip_suffix('}').expect("object");
+    let record = format!(r#"{body},"source_as":{{"number":1,"old":[{{}}]}}}}"#);
+    let mut out = Vec::new();
+    let verdict = e.process(
+        record.as_bytes(),
+        RecordTime::default(),
+        Mode::Annotate,
+        &mut out,
+    );
+    assert_eq!(verdict, Verdict::Rewritten);
+    let out = String::from_utf8(out).expect("UTF-8");
+    let head = format!(r#"{body},"source_as":"#);
+    let value = between(&out, &head, "}");
+    assert_eq!(value["number"], 15169);
+    assert!(value.get("old").is_none());
+}
+
+#[test]
 fn allowlists_and_deltas_apply() {
     let mut e = engine(
         "allow_principals = [\"arn:aws:iam::111122223333:user/scanner-*\"]\n\
