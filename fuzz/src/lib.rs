@@ -190,17 +190,18 @@ pub fn respell(record: &[u8], choice: &[u8]) -> Vec<u8> {
     let mut bits = choice
         .iter()
         .flat_map(|b| (0..8).map(move |i| b >> i & 1 == 1));
-    let (mut in_string, mut escaped) = (false, false);
+    // `escaped`: bytes still belonging to an escape (`\"` is one, `\uXXXX` five).
+    let (mut in_string, mut escaped) = (false, 0usize);
     for &b in record {
-        if in_string && !escaped && b.is_ascii_alphabetic() && bits.next().unwrap_or(false) {
+        if in_string && escaped == 0 && b.is_ascii_alphabetic() && bits.next().unwrap_or(false) {
             out.extend_from_slice(format!("\\u{:04x}", b).as_bytes());
             continue;
         }
         out.push(b);
-        if escaped {
-            escaped = false;
+        if escaped > 0 {
+            escaped = if escaped == 1 && b == b'u' { 4 } else { escaped - 1 };
         } else if in_string && b == b'\\' {
-            escaped = true;
+            escaped = 1;
         } else if b == b'"' {
             in_string = !in_string;
         }
