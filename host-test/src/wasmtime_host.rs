@@ -145,7 +145,14 @@ fn compiled(bytes: &[u8], opts: &HostOptions) -> Result<(Engine, Module)> {
     let mut config = Config::new();
     config.consume_fuel(opts.fuel);
     let engine = Engine::new(&config).map_err(|e| anyhow!("wasmtime engine: {e:#}"))?;
-    let module = match cache::directory(&opts.compile_cache) {
+    // Small modules (test stand-ins, the passthrough) compile in milliseconds: caching
+    // them would only crowd the directory.
+    let directory = if bytes.len() >= cache::MIN_CACHED_MODULE_BYTES {
+        cache::directory(&opts.compile_cache)
+    } else {
+        None
+    };
+    let module = match directory {
         Some(dir) => {
             let verbose = opts.verbose;
             let mut log = |line: String| {

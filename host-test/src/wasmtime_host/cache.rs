@@ -28,6 +28,8 @@ use wasmtime::{Engine, Module};
 
 /// The environment variable naming the cache directory (`off` disables the cache).
 pub const CACHE_DIR_VAR: &str = "VPNRECON_CACHE_DIR";
+/// Modules smaller than this are always compiled: it takes milliseconds.
+pub const MIN_CACHED_MODULE_BYTES: usize = 256 * 1024;
 /// Cache entries kept per directory (newest first); older ones are removed on write.
 const KEPT_ENTRIES: usize = 8;
 const PREFIX: &str = "vpnrecon-";
