@@ -27,3 +27,5 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 cargo build -q -p asn-data --no-default-features --target wasm32-unknown-unknown
 cargo build -q -p asn-data --no-default-features --target wasm32-wasip1
 cargo test --workspace --all-features
+echo "note: asn-data's source_parity tests are ignored here: they need the ip-location-db CSVs" \
+     "(not in the repository); run them with VPNRECON_ASN_SOURCE=DIR cargo test -p asn-data --release --test source_parity -- --ignored"

@@ -7,15 +7,12 @@
 //! (last-seen and hourly dedup, journalled) → [`output`] (splice `detection`).
 //!
 //! Nothing in this crate may panic or recurse with the nesting depth of its input:
-//! inside the host a trap drops the record being processed.
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+//! inside the host a trap drops the record being processed. The workspace lints
+//! (`Cargo.toml`, `[workspace.lints.clippy]`) deny `unwrap`, `expect`, indexing and
+//! `panic!` here; `clippy.toml` allows them in tests.
 
 pub mod abi;
+pub mod action;
 pub mod config;
 pub mod event;
 pub mod info;
@@ -156,7 +153,12 @@ impl Engine {
         if self.detections.is_empty() {
             if let Some(source_as) = enrichment {
                 self.counters.enriched = self.counters.enriched.wrapping_add(1);
-                output::splice(record, "source_as", &source_as, out);
+                let rendered = output::render_source_as(
+                    source_as.number,
+                    source_as.organisation,
+                    source_as.category.as_deref(),
+                );
+                output::splice(record, "source_as", &rendered, out);
                 return Verdict::Rewritten;
             }
             return pass;

@@ -15,8 +15,8 @@
 //! ([`scan::value_end`]); nested keys are never mistaken for top-level ones because
 //! the walk steps over whole values. Then:
 //!
-//! * The first top-level `eventName` makes the record a raw event (section 1 of the
-//!   contract: nothing after it can change the shape) and its value is the action.
+//! * The first top-level `eventName` makes the record a raw event (the first shape
+//!   [`crate::record`] recognises: nothing after it can change the shape) and its value is the action.
 //!   Not a string, or not a configured action after [`normalise_bytes`] → rejected
 //!   on the spot, usually a third of the way into the record. A configured action →
 //!   the source-address stage below.
@@ -48,6 +48,7 @@
 //! `tests/tests/equivalence.rs` and the `prefilter` fuzz target check the claim
 //! against the full evaluation on generated spellings of firing events.
 
+pub use crate::action::{normalise_action, normalise_bytes};
 use crate::scan;
 use std::borrow::Cow;
 
@@ -739,59 +740,12 @@ fn read_value(text: &[u8], pos: usize) -> Read<'_> {
     }
 }
 
-/// Removes a trailing Lambda API-version suffix: `20YYMMDD` (a plausible date),
-/// optionally followed by `v` and digits, after a non-digit:
-/// `ListFunctions20150331` → `ListFunctions`, `GetFunction20150331v2` →
-/// `GetFunction`. Any other name is returned unchanged.
-pub fn normalise_action(name: &str) -> &str {
-    let keep = normalise_bytes(name.as_bytes()).len();
-    name.get(..keep).unwrap_or(name)
-}
-
-/// [`normalise_action`] on bytes.
-pub fn normalise_bytes(name: &[u8]) -> &[u8] {
-    let digits_before = |end: usize| {
-        let mut p = end;
-        while p > 0 && name.get(p - 1).is_some_and(u8::is_ascii_digit) {
-            p -= 1;
-        }
-        p
-    };
-    // Optional `vN`.
-    let mut end = name.len();
-    let p = digits_before(end);
-    if p < end && p > 0 && name.get(p - 1) == Some(&b'v') {
-        end = p - 1;
-    }
-    // Exactly eight digits `20YYMMDD` before `end`, preceded by a non-digit.
-    let Some(start) = end.checked_sub(8) else {
-        return name;
-    };
-    if start == 0 || digits_before(end) != start {
-        return name;
-    }
-    let Some(date) = name.get(start..end) else {
-        return name;
-    };
-    let two = |i: usize| {
-        let hi = date.get(i).map_or(0, |d| d - b'0');
-        let lo = date.get(i + 1).map_or(0, |d| d - b'0');
-        hi * 10 + lo
-    };
-    let (century, month, day) = (two(0), two(4), two(6));
-    if century == 20 && (1..=12).contains(&month) && (1..=31).contains(&day) {
-        name.get(..start).unwrap_or(name)
-    } else {
-        name
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::record::visit_events;
 
-    /// The default discovery actions (contract section 3), as the config holds them.
+    /// The default discovery actions (README.md, rule A), as the config holds them.
     const ACTIONS: &[&str] = &crate::config::DEFAULT_ACTIONS;
 
     fn is_action(name: &[u8]) -> bool {

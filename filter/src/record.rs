@@ -1,4 +1,5 @@
-//! Which input shape a record has, and the events it holds (contract section 1).
+//! Which input shape a record has, and the events it holds (filter/README.md,
+//! *Input shapes*).
 //!
 //! The record is validated whole with [`scan::validate`] first: anything that is not
 //! one valid JSON object (invalid UTF-8, truncation, a bare array, a BOM) is

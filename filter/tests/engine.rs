@@ -7,6 +7,13 @@
 //! | 2.56.16.10 | 37228544,37229567,9009 (M247 Europe SRL) |
 //! | 8.8.8.8 | Google, AS15169 (not a VPN ASN) |
 
+// Tests may panic, unwrap and index: a failing check is meant to stop the test.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 use serde_json::Value;
 use vpnrecon_filter::config::{self, Loaded, Source};
 use vpnrecon_filter::state::{State, StateConfig};

@@ -9,6 +9,13 @@
 //! 2.56.16.10 is AS9009 (M247, on the default VPN list); 8.8.8.8 and
 //! 2001:4860:4860::8888 are AS15169 (Google, not on it).
 
+// Tests may panic, unwrap and index: a failing check is meant to stop the test.
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 use vpnrecon_filter::config::{self, Loaded, Source};
 use vpnrecon_filter::state::{State, StateConfig};
 use vpnrecon_filter::{Engine, Mode, RecordTime, Verdict};

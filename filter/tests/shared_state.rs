@@ -2,7 +2,12 @@
 //! the same `Accessible_Paths`, or a restart that overlaps the old process): none
 //! loses the others' journal entries, through compaction too, and none repeats an
 //! alert another has already raised.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,10 @@
 //! `vpnrecon.toml`: every key, its default, replacement, deltas and each error.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use std::net::IpAddr;
 

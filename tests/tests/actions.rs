@@ -4,7 +4,7 @@
 use vpnrecon_e2e::expect::{get, text, RULE_A};
 use vpnrecon_e2e::hosts::{annotate_all, Native};
 
-/// The contract's lists, typed from the contract (section 3).
+/// Rule A's published lists (README.md, filter/CONFIG.md), typed here by hand.
 const PROVIDERS: [&str; 10] = [
     "sts",
     "iam",

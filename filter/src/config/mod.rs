@@ -132,7 +132,7 @@ pub(crate) fn sorted_unique(items: impl Iterator<Item = String>) -> Vec<String> 
 impl Config {
     /// Is this action (raw or normalised) on the list?
     pub fn has_action(&self, action: &[u8]) -> bool {
-        let name = crate::prefilter::normalise_bytes(action);
+        let name = crate::action::normalise_bytes(action);
         self.actions
             .binary_search_by(|a| a.as_bytes().cmp(name))
             .is_ok()
@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn api_version_suffix() {
         let strip = |s: &str| {
-            String::from_utf8(crate::prefilter::normalise_bytes(s.as_bytes()).to_vec()).unwrap()
+            String::from_utf8(crate::action::normalise_bytes(s.as_bytes()).to_vec()).unwrap()
         };
         assert_eq!(strip("ListFunctions20150331"), "ListFunctions");
         assert_eq!(strip("GetFunction20150331v2"), "GetFunction");

@@ -655,7 +655,7 @@ fn action(s: &str) -> Result<String, (String, Option<String>)> {
             None,
         ));
     }
-    let base = crate::prefilter::normalise_bytes(s.as_bytes());
+    let base = crate::action::normalise_bytes(s.as_bytes());
     Ok(String::from_utf8_lossy(base).into_owned())
 }
 

@@ -9,6 +9,7 @@
 pub mod discovery;
 pub mod workload;
 
+use crate::action;
 use crate::config::{self, Config, ConfigError};
 use crate::event::{parse_event_time, Event};
 use crate::prefilter;
@@ -100,6 +101,15 @@ pub struct Detection {
     pub previous_seen: Option<i64>,
 }
 
+/// The autonomous system of an event's source address, for `enrich_all`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceAs {
+    pub number: u32,
+    pub organisation: &'static str,
+    /// The VPN list category, if the ASN is on the list.
+    pub category: Option<String>,
+}
+
 /// Configuration, state and the ASN table: everything that judges an event.
 pub struct Evaluator {
     loaded: config::Loaded,
@@ -120,7 +130,7 @@ impl ActionSet {
     fn new(actions: &[String]) -> ActionSet {
         let mut buckets = vec![Vec::new(); 256];
         for action in actions {
-            let name = prefilter::normalise_bytes(action.as_bytes());
+            let name = action::normalise_bytes(action.as_bytes());
             if let Some(bucket) = buckets.get_mut(ActionSieve::bit(name)) {
                 bucket.push(Box::from(name));
             }
@@ -251,14 +261,16 @@ impl Evaluator {
         Some(detection)
     }
 
-    /// The conditions both rules share (contract section 3, bullets 1–5).
+    /// The conditions both rules share (README.md's rules table; filter/CONFIG.md for
+    /// the lists): provider, action, ASN, principal exclusions, identity type and
+    /// allowlists.
     fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
         let config = &self.loaded.config;
         let provider = event.provider.as_deref()?;
         if !config.has_provider(provider) {
             return None;
         }
-        let action = prefilter::normalise_action(event.action.as_deref()?);
+        let action = action::normalise_action(event.action.as_deref()?);
         if !config.has_action(action.as_bytes()) {
             return None;
         }
@@ -293,16 +305,20 @@ impl Evaluator {
         })
     }
 
-    /// `source_as` for `enrich_all`: the ASN of a public source address, rendered.
-    pub fn enrichment(&self, event: &Event<'_>) -> Option<String> {
+    /// `source_as` for `enrich_all`: the ASN of a public source address, with its
+    /// list category (the output module renders it).
+    pub fn enrichment(&self, event: &Event<'_>) -> Option<SourceAs> {
         let ip = asn_data::parse_ip(event.source_ip.as_deref()?).ok()?;
         let asn = self.table?.lookup(ip)?;
-        let category = self.loaded.config.vpn_category(asn.number);
-        Some(crate::output::render_source_as(
-            asn.number,
-            asn.organisation,
-            category,
-        ))
+        Some(SourceAs {
+            number: asn.number,
+            organisation: asn.organisation,
+            category: self
+                .loaded
+                .config
+                .vpn_category(asn.number)
+                .map(str::to_owned),
+        })
     }
 }
 
@@ -433,7 +449,7 @@ mod tests {
             "DescribeDBSnapshots",
         ];
         for name in names {
-            let name = prefilter::normalise_bytes(name.as_bytes());
+            let name = action::normalise_bytes(name.as_bytes());
             assert_eq!(
                 set.contains(name),
                 config.has_action(name),
@@ -528,8 +544,8 @@ mod tests {
             "20150331",
             "a20150331v20150331",
         ] {
-            let once = prefilter::normalise_bytes(name.as_bytes());
-            assert_eq!(prefilter::normalise_bytes(once), once, "{name}");
+            let once = action::normalise_bytes(name.as_bytes());
+            assert_eq!(action::normalise_bytes(once), once, "{name}");
         }
     }
 }
