@@ -84,8 +84,29 @@ impl EnginePair {
 }
 
 /// `out` must be `record` with exactly one `"detection":<object>` member inserted
-/// before the last `}` of `record`.
+/// before the last `}` of `record` — or, when `record` already has a top-level
+/// `detection` member, `record` with that member's value replaced.
 pub fn check_splice(record: &[u8], out: &[u8]) {
+    if let Ok(serde_json::Value::Object(mut before)) =
+        serde_json::from_slice::<serde_json::Value>(record)
+    {
+        if before.contains_key("detection") {
+            let after: serde_json::Value =
+                serde_json::from_slice(out).expect("a replaced detection keeps the record JSON");
+            let detection = after
+                .get("detection")
+                .cloned()
+                .expect("detection is present");
+            assert!(detection.is_object(), "detection is not an object");
+            before.insert("detection".to_owned(), detection);
+            assert_eq!(
+                serde_json::Value::Object(before),
+                after,
+                "more than the detection member changed"
+            );
+            return;
+        }
+    }
     let close = record
         .iter()
         .rposition(|&b| b == b'}')
@@ -199,7 +220,11 @@ pub fn respell(record: &[u8], choice: &[u8]) -> Vec<u8> {
         }
         out.push(b);
         if escaped > 0 {
-            escaped = if escaped == 1 && b == b'u' { 4 } else { escaped - 1 };
+            escaped = if escaped == 1 && b == b'u' {
+                4
+            } else {
+                escaped - 1
+            };
         } else if in_string && b == b'\\' {
             escaped = 1;
         } else if b == b'"' {
