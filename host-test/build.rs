@@ -40,16 +40,23 @@ fn main() {
         .to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
 
-    for watched in ["filter", "asn_data", "Cargo.toml", "Cargo.lock"] {
+    // What the modules are built from is read from the nested build's dep-info after
+    // it ran (below), so that editing docs or tests under filter/ does not rebuild
+    // them; these are the inputs dep-info does not list.
+    for watched in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "filter/Cargo.toml",
+        "filter/build.rs",
+        "asn_data/Cargo.toml",
+        "asn_data/vpn_asns.toml",
+        "host-test/passthrough/Cargo.toml",
+    ] {
         println!(
             "cargo:rerun-if-changed={}",
             workspace.join(watched).display()
         );
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest_dir.join("passthrough").display()
-    );
     println!("cargo:rerun-if-changed=build.rs");
 
     #[cfg(feature = "wamr")]
@@ -114,6 +121,43 @@ fn main() {
             );
         }
         println!("cargo:rustc-env={var}={}", wasm.display());
+        watch_dep_info(&wasm.with_extension("d"));
+    }
+}
+
+/// Prints `rerun-if-changed` for every file a module was built from, as listed in the
+/// nested build's dep-info file (`target: dep dep …`, spaces in paths escaped).
+fn watch_dep_info(dep_info: &Path) {
+    let text = std::fs::read_to_string(dep_info).unwrap_or_else(|err| {
+        panic!(
+            "cannot read {} ({err}); it lists the files the module was built from",
+            dep_info.display()
+        )
+    });
+    for line in text.lines() {
+        let Some((_, deps)) = line.split_once(": ") else {
+            continue;
+        };
+        let mut path = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&' ') => {
+                    path.push(' ');
+                    chars.next();
+                }
+                ' ' => {
+                    if !path.is_empty() {
+                        println!("cargo:rerun-if-changed={path}");
+                        path.clear();
+                    }
+                }
+                c => path.push(c),
+            }
+        }
+        if !path.is_empty() {
+            println!("cargo:rerun-if-changed={path}");
+        }
     }
 }
 
@@ -133,16 +177,15 @@ fn check_wasm_target(rustc: &str) {
     }
 }
 
-/// The WAMR backend (feature `wamr`, on by default) compiles WAMR's C sources with CMake.
+/// The WAMR backend (feature `wamr`, opt-in) compiles WAMR's C sources with CMake.
 #[cfg(feature = "wamr")]
 fn check_cmake() {
     let cmake = env::var("CMAKE").unwrap_or_else(|_| "cmake".into());
     if Command::new(&cmake).arg("--version").output().is_err() {
         panic!(
-            "`{cmake}` was not found. The WAMR backend (cargo feature `wamr`, on by default) \
-             builds WAMR with CMake, clang and libclang: install them (Debian/Ubuntu: \
-             `apt-get install cmake clang libclang-dev`), or build without it: \
-             `cargo build --no-default-features`"
+            "`{cmake}` was not found. The WAMR backend (cargo feature `wamr`) builds WAMR \
+             with CMake, clang and libclang: install them (Debian/Ubuntu: \
+             `apt-get install cmake clang libclang-dev`), or build without that feature"
         );
     }
 }
