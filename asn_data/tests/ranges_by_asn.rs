@@ -64,7 +64,9 @@ fn enumerated_ranges_agree_with_sampled_source_rows() {
     let table = asn_data::baked().expect("the baked table loads");
     let ranges = table.all_ranges();
     assert!(
-        ranges.windows(2).all(|w| (w[0].v6, w[0].last) < (w[1].v6, w[1].first)),
+        ranges
+            .windows(2)
+            .all(|w| (w[0].v6, w[0].last) < (w[1].v6, w[1].first)),
         "ranges are ascending and disjoint within each family"
     );
     let v4 = run(
@@ -79,7 +81,10 @@ fn enumerated_ranges_agree_with_sampled_source_rows() {
         true,
         &ranges,
     );
-    assert!(v4 >= 1400 && v6 >= 1400, "checked {v4} IPv4 and {v6} IPv6 rows");
+    assert!(
+        v4 >= 1400 && v6 >= 1400,
+        "checked {v4} IPv4 and {v6} IPv6 rows"
+    );
 }
 
 /// The contract's VPN ASNs (detection contract, rule A).

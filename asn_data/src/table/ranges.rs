@@ -237,7 +237,9 @@ mod tests {
     use super::*;
 
     fn v4(text: &str) -> u128 {
-        u128::from(u32::from(text.parse::<Ipv4Addr>().unwrap_or(Ipv4Addr::UNSPECIFIED)))
+        u128::from(u32::from(
+            text.parse::<Ipv4Addr>().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        ))
     }
 
     fn cidr_texts(range: AddressRange) -> Vec<String> {
