@@ -465,6 +465,12 @@ fn list(y: &mut String, field: &str, modifier: &str, values: &[String], depth: u
     }
 }
 
+/// A YAML single-quoted scalar: no escapes but `''` for a quote. Sigma reads `*`,
+/// `?` and `\` in values itself, so they are left as they are.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::glob_modifier;
@@ -489,10 +495,4 @@ mod tests {
             );
         }
     }
-}
-
-/// A YAML single-quoted scalar: no escapes but `''` for a quote. Sigma reads `*`,
-/// `?` and `\` in values itself, so they are left as they are.
-fn quoted(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
