@@ -147,7 +147,7 @@ pub fn run(args: &Args) -> Result<String, String> {
         let dir = args.dir.join(flavour.name());
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        for rule in RULES {
+        for rule in RULES.into_iter().filter(|r| enabled(*r, &config)) {
             let text = render(rule, flavour, &config, &cidrs, &date);
             let path = dir.join(format!("{}.yml", rule.id()));
             write(&path, &text)?;
@@ -179,6 +179,15 @@ pub fn run(args: &Args) -> Result<String, String> {
         );
     }
     Ok(summary)
+}
+
+/// A rule switched off in the configuration (`rule_discovery`, `rule_workload`) is
+/// not exported, as the module does not run it.
+fn enabled(rule: Rule, config: &Config) -> bool {
+    match rule {
+        Rule::DiscoveryNewIdentity => config.rule_discovery,
+        Rule::Workload => config.rule_workload,
+    }
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

@@ -34,7 +34,9 @@ impl Summary {
         };
         // An annotated record carries `detection`; a finding (findings mode) carries
         // the same object under `unmapped.vpnrecon.detection`.
-        let finding = object.get("unmapped").and_then(|u| u.pointer("/vpnrecon/detection"));
+        let finding = object
+            .get("unmapped")
+            .and_then(|u| u.pointer("/vpnrecon/detection"));
         let Some(detection) = object.get("detection").or(finding) else {
             return;
         };

@@ -375,3 +375,38 @@ fn elastic_rules_have_the_detection_rules_layout() {
     assert_eq!(suppression["duration"]["unit"].as_str(), Some("h"));
     assert_eq!(suppression["duration"]["value"].as_integer(), Some(1));
 }
+
+#[test]
+fn a_rule_switched_off_is_not_exported() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = dir.path().join("vpnrecon.toml");
+    std::fs::write(&config, "rule_workload = false\n").expect("write");
+    let out = dir.path().join("out");
+    export_sigma::run(&export_sigma::Args {
+        dir: out.clone(),
+        config: Some(config.clone()),
+        max_cidrs: export_sigma::DEFAULT_MAX_CIDRS,
+    })
+    .expect("export-sigma");
+    export_elastic::run(&export_elastic::Args {
+        dir: out.join("elastic"),
+        config: Some(config),
+    })
+    .expect("export-elastic");
+    for flavour in ["ecs", "cloudtrail"] {
+        assert!(out
+            .join(flavour)
+            .join("vpnrecon-discovery-vpn-new-identity.yml")
+            .exists());
+        assert!(!out
+            .join(flavour)
+            .join("vpnrecon-discovery-vpn-workload.yml")
+            .exists());
+    }
+    assert!(out
+        .join("elastic/vpnrecon-discovery-vpn-new-identity.toml")
+        .exists());
+    assert!(!out
+        .join("elastic/vpnrecon-discovery-vpn-workload.toml")
+        .exists());
+}
