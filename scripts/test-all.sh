@@ -21,6 +21,22 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
 fi
 
+# The Sigma and OCSF checks (tests/sigma, tests/ocsf) run pinned Python packages from
+# a virtual environment under target/; the Rust tests that call them fail, rather
+# than skip, when it is missing.
+if ! target/pyenv/bin/python -c 'import sigma, py_ocsf_models' >/dev/null 2>&1 \
+    || ! cmp -s tests/python-requirements.txt target/pyenv/requirements.txt; then
+    command -v python3 >/dev/null 2>&1 || { echo "python3 is needed for the Sigma and OCSF checks" >&2; exit 1; }
+    python3 -m venv target/pyenv || {
+        echo "python3 -m venv failed: install the venv module (Debian/Ubuntu: apt-get install python3-venv)" >&2
+        exit 1
+    }
+    target/pyenv/bin/pip install -q --disable-pip-version-check -r tests/python-requirements.txt
+    cp tests/python-requirements.txt target/pyenv/requirements.txt
+fi
+export VPNRECON_PYTHON="$PWD/target/pyenv/bin/python"
+export VPNRECON_REQUIRE_PYTHON_CHECKS=1
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 # The lookup code must build for every target the table is used on.

@@ -9,6 +9,9 @@ use crate::format::{
     W_V6_EXACT, W_V6_LOW,
 };
 
+mod ranges;
+pub use ranges::{AddressRange, Cidr};
+
 /// The autonomous system an address belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Asn<'a> {

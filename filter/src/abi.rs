@@ -63,6 +63,24 @@ pub unsafe extern "C" fn vpnrecon_alerts(
     unsafe { entry(Mode::Alerts, time_sec, time_nsec, record, record_len) }
 }
 
+/// Findings mode: a record with a detection is replaced by an OCSF 1.5.0 Detection
+/// Finding (one per record; see `findings`); all others are dropped.
+///
+/// # Safety
+/// `record` must point to `record_len` readable bytes (the host guarantees it).
+#[no_mangle]
+pub unsafe extern "C" fn vpnrecon_findings(
+    _tag: *const u8,
+    _tag_len: u32,
+    time_sec: u32,
+    time_nsec: u32,
+    record: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    // SAFETY: forwarded contract of this function.
+    unsafe { entry(Mode::Findings, time_sec, time_nsec, record, record_len) }
+}
+
 /// Version, rules, data provenance, configuration and counters as a JSON object.
 #[no_mangle]
 pub extern "C" fn vpnrecon_info() -> *const u8 {
@@ -88,7 +106,7 @@ unsafe fn entry(
 ) -> *const u8 {
     let passthrough = match mode {
         Mode::Annotate => record,
-        Mode::Alerts => EMPTY.as_ptr(),
+        Mode::Alerts | Mode::Findings => EMPTY.as_ptr(),
     };
     if record.is_null() {
         return passthrough;

@@ -15,6 +15,7 @@ pub mod abi;
 pub mod action;
 pub mod config;
 pub mod event;
+pub mod findings;
 pub mod info;
 pub mod output;
 pub mod prefilter;
@@ -34,6 +35,9 @@ pub enum Mode {
     Annotate,
     /// Only records with a detection pass.
     Alerts,
+    /// A record with a detection is replaced by an OCSF Detection Finding; all
+    /// others are dropped.
+    Findings,
 }
 
 /// The record time Fluent Bit passes with each record; used when `eventTime` is
@@ -122,7 +126,7 @@ impl Engine {
         self.counters.records = self.counters.records.wrapping_add(1);
         let pass = match mode {
             Mode::Annotate => Verdict::Unchanged,
-            Mode::Alerts => Verdict::Drop,
+            Mode::Alerts | Mode::Findings => Verdict::Drop,
         };
         if !output::looks_like_object(record) {
             self.counters.unparsable = self.counters.unparsable.wrapping_add(1);
@@ -162,6 +166,16 @@ impl Engine {
                 return Verdict::Rewritten;
             }
             return pass;
+        }
+        if mode == Mode::Findings {
+            let Some(finding) =
+                findings::render(record, &self.detections, self.evaluator.config_error())
+            else {
+                return pass;
+            };
+            out.clear();
+            out.extend_from_slice(finding.as_bytes());
+            return Verdict::Rewritten;
         }
         let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
         output::splice(record, "detection", &rendered, out);

@@ -69,6 +69,8 @@ pub enum Mode {
     Annotate,
     /// `vpnrecon_alerts`: only records with a detection pass.
     Alerts,
+    /// `vpnrecon_findings`: an OCSF Detection Finding for each record that fires.
+    Findings,
 }
 
 impl Mode {
@@ -76,6 +78,7 @@ impl Mode {
         match self {
             Mode::Annotate => "vpnrecon_annotate",
             Mode::Alerts => "vpnrecon_alerts",
+            Mode::Findings => "vpnrecon_findings",
         }
     }
 }
@@ -86,7 +89,10 @@ impl std::str::FromStr for Mode {
         match s {
             "annotate" => Ok(Mode::Annotate),
             "alerts" => Ok(Mode::Alerts),
-            other => Err(format!("unknown mode `{other}`: use annotate or alerts")),
+            "findings" => Ok(Mode::Findings),
+            other => Err(format!(
+                "unknown mode `{other}`: use annotate, alerts or findings"
+            )),
         }
     }
 }

@@ -11,6 +11,10 @@ pub mod aot;
 pub mod bench;
 pub mod compact;
 #[cfg(feature = "native")]
+pub mod export_elastic;
+#[cfg(feature = "native")]
+pub mod export_sigma;
+#[cfg(feature = "native")]
 pub mod fluent_bit_config;
 pub mod generate;
 mod host;
@@ -18,6 +22,8 @@ pub mod input;
 #[cfg(feature = "native")]
 pub mod native_host;
 pub mod replay;
+#[cfg(feature = "native")]
+pub mod rule_model;
 pub mod summary;
 #[cfg(feature = "wamr")]
 pub mod wamr_host;

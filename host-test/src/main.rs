@@ -7,13 +7,13 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-#[cfg(feature = "native")]
-use vpnrecon_host::fluent_bit_config;
 use vpnrecon_host::wasmtime_host::CompileCache;
 use vpnrecon_host::{
     aot, bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
     FLUENT_BIT_DEFAULT_STACK,
 };
+#[cfg(feature = "native")]
+use vpnrecon_host::{export_elastic, export_sigma, fluent_bit_config};
 
 #[derive(Parser)]
 #[command(
@@ -36,6 +36,12 @@ enum Command {
     /// Print Fluent Bit filter sections: rewrite_tag pre-routing plus the wasm filter.
     #[cfg(feature = "native")]
     FluentBitConfig(fluent_bit_config::Args),
+    /// Write the detections as Sigma rules (ECS and raw CloudTrail fields) into DIR.
+    #[cfg(feature = "native")]
+    ExportSigma(export_sigma::Args),
+    /// Write the detections as Elastic detection rules (TOML) into DIR.
+    #[cfg(feature = "native")]
+    ExportElastic(export_elastic::Args),
     /// Print the ASN (and VPN list category) of each address.
     Lookup {
         #[arg(required = true)]
@@ -85,7 +91,8 @@ struct ModuleArgs {
 
 #[derive(clap::Args)]
 struct ReplayArgs {
-    /// annotate: every record, detections added; alerts: only records with a detection.
+    /// annotate: every record, detections added; alerts: only records with a detection;
+    /// findings: an OCSF Detection Finding per record that fires.
     #[arg(long, default_value = "annotate")]
     mode: Mode,
     #[command(flatten)]
@@ -139,6 +146,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::FluentBitConfig(args) => {
             let text = fluent_bit_config::run(&args).map_err(anyhow::Error::msg)?;
             print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::ExportSigma(args) => {
+            eprint!("{}", export_sigma::run(&args).map_err(anyhow::Error::msg)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::ExportElastic(args) => {
+            eprint!(
+                "{}",
+                export_elastic::run(&args).map_err(anyhow::Error::msg)?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),

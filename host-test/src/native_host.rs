@@ -46,6 +46,7 @@ impl NativeHost {
             mode: match opts.mode {
                 Mode::Annotate => filter::Mode::Annotate,
                 Mode::Alerts => filter::Mode::Alerts,
+                Mode::Findings => filter::Mode::Findings,
             },
             instantiations: 1,
         })

@@ -32,7 +32,12 @@ impl Summary {
         let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(record) else {
             return;
         };
-        let Some(detection) = object.get("detection") else {
+        // An annotated record carries `detection`; a finding (findings mode) carries
+        // the same object under `unmapped.vpnrecon.detection`.
+        let finding = object
+            .get("unmapped")
+            .and_then(|u| u.pointer("/vpnrecon/detection"));
+        let Some(detection) = object.get("detection").or(finding) else {
             return;
         };
         match detection.get("events").and_then(Value::as_array) {

@@ -3,11 +3,12 @@
 
 use vpnrecon_filter::{config, state, Engine, RecordTime, Verdict};
 
-/// Which entry point: `vpnrecon_annotate` or `vpnrecon_alerts`.
+/// Which entry point: `vpnrecon_annotate`, `vpnrecon_alerts` or `vpnrecon_findings`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Annotate,
     Alerts,
+    Findings,
 }
 
 /// A filter as a host sees it: one record in, the returned bytes out (empty = dropped,
@@ -72,6 +73,7 @@ impl Filter for Native {
         let mode = match mode {
             Mode::Annotate => vpnrecon_filter::Mode::Annotate,
             Mode::Alerts => vpnrecon_filter::Mode::Alerts,
+            Mode::Findings => vpnrecon_filter::Mode::Findings,
         };
         Ok(
             match self

@@ -5,6 +5,7 @@
 pub mod expect;
 pub mod fixtures;
 pub mod hosts;
+pub mod python;
 pub mod shapes;
 pub mod splice;
 pub mod verify;

@@ -31,6 +31,7 @@ impl Wasm {
         let mut options = HostOptions::new(match mode {
             Mode::Annotate => vpnrecon_host::Mode::Annotate,
             Mode::Alerts => vpnrecon_host::Mode::Alerts,
+            Mode::Findings => vpnrecon_host::Mode::Findings,
         });
         options.dir = Some(dir.path().to_owned());
         options.reinstantiate_every = reinstantiate_every;

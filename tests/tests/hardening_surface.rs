@@ -53,12 +53,13 @@ const IMPORTS: [(&str, &str); 16] = [
     ),
 ];
 
-/// Exports: the two Fluent Bit entry points, the info document, the allocator
+/// Exports: the three Fluent Bit entry points (annotate, alerts, findings), the info document, the allocator
 /// Fluent Bit's WAMR integration uses to hand records over, and the memory.
-const EXPORTS: [(&str, &str); 6] = [
+const EXPORTS: [(&str, &str); 7] = [
     ("memory", "memory"),
     ("vpnrecon_annotate", "func"),
     ("vpnrecon_alerts", "func"),
+    ("vpnrecon_findings", "func"),
     ("vpnrecon_info", "func"),
     ("malloc", "func"),
     ("free", "func"),

@@ -67,6 +67,7 @@ pub fn evaluate(
         user_name: owned(user_name(event)),
         account_id: owned(event.account_id.as_deref()),
         access_key_id: owned(event.access_key_id.as_deref()),
+        region: owned(event.region.as_deref()),
         candidate,
         reason,
         previous_seen,

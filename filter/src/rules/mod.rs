@@ -96,6 +96,8 @@ pub struct Detection {
     pub user_name: Option<String>,
     pub account_id: Option<String>,
     pub access_key_id: Option<String>,
+    /// `awsRegion` / `cloud.region`, for findings.
+    pub region: Option<String>,
     pub reason: String,
     /// Rule A: when this key was last seen before (outside the window), if ever.
     pub previous_seen: Option<i64>,
@@ -259,6 +261,20 @@ impl Evaluator {
             }
         }
         Some(detection)
+    }
+
+    /// Which rule would judge `event` if it is a candidate, without consulting or
+    /// changing state: the match condition alone, as a rule exported to a SIEM (which
+    /// has no first-seen history or hourly dedup) expresses it. `None` when the event
+    /// is not a candidate or its rule is switched off.
+    pub fn candidate_rule(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Rule> {
+        self.candidate(event, record_time)?;
+        let config = &self.loaded.config;
+        if workload::is_workload(event, config) {
+            config.rule_workload.then_some(Rule::Workload)
+        } else {
+            config.rule_discovery.then_some(Rule::DiscoveryNewIdentity)
+        }
     }
 
     /// The conditions both rules share (README.md's rules table; filter/CONFIG.md for

@@ -73,6 +73,7 @@ pub fn evaluate(
         user_name: owned(super::discovery::user_name(event)),
         account_id: owned(event.account_id.as_deref()),
         access_key_id: owned(event.access_key_id.as_deref()),
+        region: owned(event.region.as_deref()),
         reason: String::from(
             "workload credentials used from a VPN ASN (first time this UTC hour for this principal, ASN and action)",
         ),
