@@ -198,6 +198,18 @@ impl<'a> Table<'a> {
         self.name_at(self.asn_position(number)?)
     }
 
+    /// Every AS the table knows, ascending by number, with its organisation.
+    pub fn asns(&self) -> impl Iterator<Item = Asn<'a>> + '_ {
+        (0..self.asn_count).filter_map(move |position| {
+            let number =
+                u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()?;
+            Some(Asn {
+                number,
+                organisation: self.name_at(position).unwrap_or(""),
+            })
+        })
+    }
+
     /// Calls `visit` for every range of the table: IPv4 ascending, then IPv6
     /// ascending. One pass over the arrays; IPv6 needs a sorted list of its
     /// boundaries (a few MB for the baked table).

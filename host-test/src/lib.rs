@@ -8,6 +8,8 @@
 //! [`open`] gives any of them behind the [`FilterHost`] trait.
 
 pub mod aot;
+#[cfg(feature = "native")]
+pub mod asn_cmd;
 pub mod bench;
 pub mod compact;
 #[cfg(feature = "native")]
@@ -41,4 +43,18 @@ pub fn try_embedded_module() -> anyhow::Result<&'static [u8]> {
     return Ok(embedded_module());
     #[cfg(not(feature = "embedded"))]
     anyhow::bail!("this build embeds no filter module (cargo feature `embedded`): pass one with --filter F.wasm")
+}
+
+/// A report cut short because its reader went away (`vpnrecon … | head`) is not an
+/// error.
+pub fn ignore_broken_pipe(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }

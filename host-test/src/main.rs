@@ -7,13 +7,13 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-#[cfg(feature = "native")]
-use vpnrecon_host::fluent_bit_config;
 use vpnrecon_host::wasmtime_host::CompileCache;
 use vpnrecon_host::{
     aot, bench, replay, Backend, HostOptions, Mode, ReplayOptions, FLUENT_BIT_DEFAULT_HEAP,
     FLUENT_BIT_DEFAULT_STACK,
 };
+#[cfg(feature = "native")]
+use vpnrecon_host::{asn_cmd, fluent_bit_config};
 
 #[derive(Parser)]
 #[command(
@@ -36,7 +36,10 @@ enum Command {
     /// Print Fluent Bit filter sections: rewrite_tag pre-routing plus the wasm filter.
     #[cfg(feature = "native")]
     FluentBitConfig(fluent_bit_config::Args),
-    /// Print the ASN (and VPN list category) of each address.
+    /// ASN intelligence from the baked table: search organisations, show an AS's ranges.
+    #[cfg(feature = "native")]
+    Asn(asn_cmd::Args),
+    /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
         ips: Vec<String>,
@@ -139,6 +142,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::FluentBitConfig(args) => {
             let text = fluent_bit_config::run(&args).map_err(anyhow::Error::msg)?;
             print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Asn(args) => {
+            asn_cmd::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),
@@ -253,7 +261,13 @@ fn run_lookup(ips: &[String]) -> Result<ExitCode> {
                         if c.enabled { "" } else { " (disabled)" }
                     )
                 });
-                println!("{text}\tAS{}\t{}\t{category}", asn.number, asn.organisation);
+                let range = table
+                    .range_containing(ip)
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string());
+                println!(
+                    "{text}\tAS{}\t{}\t{category}\trange {range}",
+                    asn.number, asn.organisation
+                );
             }
             None => println!("{text}\t-\tno ASN (unrouted, private or not in the table)"),
         }
