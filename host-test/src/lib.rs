@@ -10,6 +10,8 @@
 pub mod aot;
 #[cfg(feature = "native")]
 pub mod asn_cmd;
+#[cfg(feature = "native")]
+pub mod baseline;
 pub mod bench;
 pub mod compact;
 #[cfg(feature = "native")]

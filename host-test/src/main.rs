@@ -13,7 +13,7 @@ use vpnrecon_host::{
     FLUENT_BIT_DEFAULT_STACK,
 };
 #[cfg(feature = "native")]
-use vpnrecon_host::{asn_cmd, fluent_bit_config};
+use vpnrecon_host::{asn_cmd, baseline, fluent_bit_config};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +39,10 @@ enum Command {
     /// ASN intelligence from the baked table: search organisations, show an AS's ranges.
     #[cfg(feature = "native")]
     Asn(asn_cmd::Args),
+    /// What archived CloudTrail says about tuning: discovery calls by action and
+    /// source category, listed ASNs seen, alert volume per day, a proposed toml delta.
+    #[cfg(feature = "native")]
+    Baseline(baseline::Args),
     /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
@@ -147,6 +151,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         #[cfg(feature = "native")]
         Command::Asn(args) => {
             asn_cmd::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Baseline(args) => {
+            baseline::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),

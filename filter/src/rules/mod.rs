@@ -243,8 +243,10 @@ impl Evaluator {
         Some(detection)
     }
 
-    /// The conditions both rules share (contract section 3, bullets 1–5).
-    fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
+    /// The conditions both rules share (contract section 3, bullets 1–5). Reads
+    /// configuration and the ASN table only, never state, so tools (`vpnrecon
+    /// baseline`, `explain`) can ask it without changing anything.
+    pub fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
         let config = &self.loaded.config;
         let provider = event.provider.as_deref()?;
         if !config.has_provider(provider) {
