@@ -7,6 +7,7 @@
 //! only; every other candidate by rule A.
 
 pub mod discovery;
+pub mod explain;
 pub mod workload;
 
 use crate::config::{self, Config, ConfigError};
