@@ -15,6 +15,8 @@ pub mod baseline;
 pub mod bench;
 pub mod compact;
 #[cfg(feature = "native")]
+pub mod explain;
+#[cfg(feature = "native")]
 pub mod fluent_bit_config;
 pub mod generate;
 mod host;

@@ -13,7 +13,7 @@ use vpnrecon_host::{
     FLUENT_BIT_DEFAULT_STACK,
 };
 #[cfg(feature = "native")]
-use vpnrecon_host::{asn_cmd, baseline, fluent_bit_config};
+use vpnrecon_host::{asn_cmd, baseline, explain, fluent_bit_config};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +43,10 @@ enum Command {
     /// source category, listed ASNs seen, alert volume per day, a proposed toml delta.
     #[cfg(feature = "native")]
     Baseline(baseline::Args),
+    /// Per event: shape, fields read, each condition of rules A and B with its value,
+    /// and the verdict. A --state-dir is copied, never written.
+    #[cfg(feature = "native")]
+    Explain(explain::Args),
     /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
@@ -156,6 +160,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         #[cfg(feature = "native")]
         Command::Baseline(args) => {
             baseline::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Explain(args) => {
+            explain::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),

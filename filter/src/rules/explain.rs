@@ -433,8 +433,9 @@ fn format_gap(secs: i64) -> String {
         .filter(|(n, _)| *n != 0)
         .map(|(n, unit)| format!("{n}{unit}"))
         .collect();
-    if words.is_empty() {
-        return "0s".to_owned();
+    match words.as_slice() {
+        [] => "0s".to_owned(),
+        [one] if secs < 60 => one.clone(),
+        _ => format!("{} ({secs} s)", words.join(" ")),
     }
-    format!("{} ({secs} s)", words.join(" "))
 }
