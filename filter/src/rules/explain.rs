@@ -439,3 +439,59 @@ fn format_gap(secs: i64) -> String {
         _ => format!("{} ({secs} s)", words.join(" ")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Loaded;
+    use crate::state::{State, StateConfig};
+    use crate::Counters;
+
+    fn event(time: &str) -> Event<'static> {
+        Event {
+            action: Some("ListUsers".into()),
+            provider: Some("iam.amazonaws.com".into()),
+            time: Some(time.to_owned().into()),
+            source_ip: Some("146.70.117.42".into()),
+            arn: Some("arn:aws:iam::111122223333:user/alice".into()),
+            identity_type: Some("IAMUser".into()),
+            user_name: Some("alice".into()),
+            account_id: Some("111122223333".into()),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn explaining_changes_no_state_and_predicts_the_evaluation() {
+        let mut evaluator =
+            Evaluator::new(Loaded::default(), State::in_memory(StateConfig::default()));
+        let mut counters = Counters::default();
+        for time in [
+            "2026-06-01T12:00:00Z",
+            "2026-06-01T12:00:09Z",
+            "2026-06-11T12:00:09Z",
+            "2026-06-21T12:00:10Z",
+            "2026-06-01T00:00:00Z",
+        ] {
+            let e = event(time);
+            let before = evaluator.state().snapshot();
+            let x = evaluator.explain(&e, RecordTime::default());
+            let again = evaluator.explain(&e, RecordTime::default());
+            assert_eq!(x, again, "{time}");
+            assert_eq!(evaluator.state().snapshot(), before, "{time}");
+            let fired = evaluator
+                .evaluate(None, &e, RecordTime::default(), &mut counters)
+                .map(|d| d.rule);
+            assert_eq!(x.fires, fired, "{time}: {}", x.verdict);
+        }
+        // Exactly ten days after the last sighting is not new; ten days and a second is.
+        assert_eq!(counters.detections_discovery, 2);
+    }
+
+    #[test]
+    fn gaps_read_in_units_with_exact_seconds() {
+        assert_eq!(format_gap(9), "9s");
+        assert_eq!(format_gap(86_400 * 3 + 7205), "3d 2h 5s (266405 s)");
+        assert_eq!(format_gap(0), "0s");
+    }
+}
