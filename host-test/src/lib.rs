@@ -24,6 +24,8 @@ pub mod input;
 #[cfg(feature = "native")]
 pub mod native_host;
 pub mod replay;
+#[cfg(feature = "native")]
+pub mod respond;
 pub mod summary;
 #[cfg(feature = "wamr")]
 pub mod wamr_host;

@@ -13,7 +13,7 @@ use vpnrecon_host::{
     FLUENT_BIT_DEFAULT_STACK,
 };
 #[cfg(feature = "native")]
-use vpnrecon_host::{asn_cmd, baseline, explain, fluent_bit_config};
+use vpnrecon_host::{asn_cmd, baseline, explain, fluent_bit_config, respond};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +47,10 @@ enum Command {
     /// and the verdict. A --state-dir is copied, never written.
     #[cfg(feature = "native")]
     Explain(explain::Args),
+    /// Containment plans from alerts: per identity, AWS CLI commands, policy JSON and
+    /// a README of what they do and undo. Nothing is run.
+    #[cfg(feature = "native")]
+    Respond(respond::Args),
     /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
@@ -165,6 +169,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         #[cfg(feature = "native")]
         Command::Explain(args) => {
             explain::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Respond(args) => {
+            respond::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),
