@@ -21,6 +21,20 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
 fi
 
+# `vpnrecon respond` is tested against moto's IAM emulator with the AWS CLI and boto3
+# (host-test/tests/respond.rs), from a virtual environment under target/ with the
+# versions pinned in host-test/tests/respond-requirements.txt. pip does nothing when
+# they are already there; under CI the test fails rather than skip without them.
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q python3 python3-venv
+fi
+[ -x target/respond-venv/bin/pip ] || python3 -m venv target/respond-venv
+target/respond-venv/bin/pip install -q --disable-pip-version-check \
+    -r host-test/tests/respond-requirements.txt
+
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 # The lookup code must build for every target the table is used on.
