@@ -304,7 +304,10 @@ fn plan(principal: Principal, alerts: &[&Alert]) -> Plan {
         Principal::Role { name, .. } => {
             // A session issued in the same second as the call it made is covered too.
             let cutoff = format_time(last.saturating_add(1));
-            let policy_name = format!("vpnrecon-revoke-sessions-before-{}", compact_time(last + 1));
+            let policy_name = format!(
+                "vpnrecon-revoke-sessions-before-{}",
+                compact_time(last.saturating_add(1))
+            );
             let policy = json!({
                 "Version": "2012-10-17",
                 "Statement": [{

@@ -396,12 +396,12 @@ fn window_arithmetic(t: i64, last_seen: Option<i64>, window: i64, new: bool) -> 
     let Some(last) = last_seen else {
         return format!("first seen for this key (no earlier candidate; window {window_text})");
     };
-    let gap = t - last;
+    let gap = t.saturating_sub(last);
     if gap < 0 {
         return format!(
             "the key was last seen {}, {} after this event (a late arrival is never new)",
             format_time(last),
-            format_gap(-gap)
+            format_gap(gap.saturating_neg())
         );
     }
     let relation = if new {
