@@ -21,6 +21,14 @@ if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${need[@]}"
 fi
 
+# Python 3 with venv for the pinned test tools below.
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q python3 python3-venv
+fi
+
 # The Sigma and OCSF checks (tests/sigma, tests/ocsf) run pinned Python packages from
 # a virtual environment under target/; the Rust tests that call them fail, rather
 # than skip, when it is missing.
@@ -36,6 +44,13 @@ if ! target/pyenv/bin/python -c 'import sigma, py_ocsf_models' >/dev/null 2>&1 \
 fi
 export VPNRECON_PYTHON="$PWD/target/pyenv/bin/python"
 export VPNRECON_REQUIRE_PYTHON_CHECKS=1
+# `vpnrecon respond` is tested against moto's IAM emulator with the AWS CLI and boto3
+# (host-test/tests/respond.rs), from a virtual environment under target/ with the
+# versions pinned in host-test/tests/respond-requirements.txt. pip does nothing when
+# they are already there; under CI the test fails rather than skip without them.
+[ -x target/respond-venv/bin/pip ] || python3 -m venv target/respond-venv
+target/respond-venv/bin/pip install -q --disable-pip-version-check \
+    -r host-test/tests/respond-requirements.txt
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings

@@ -24,7 +24,7 @@ mod format;
 mod table;
 
 pub use format::{FamilyCounts, Header, InputDigest, FORMAT_VERSION};
-pub use table::{AddressRange, Asn, Cidr, Table, TableError};
+pub use table::{AddressRange, Asn, AsnRange, Cidr, Table, TableError};
 
 /// The table committed at `asn_data/data/asn_table.bin`.
 static BAKED_BYTES: &[u8] = include_bytes!("../data/asn_table.bin");

@@ -201,6 +201,134 @@ impl<'a> Table<'a> {
         self.name_at(self.asn_position(number)?)
     }
 
+    /// Every AS the table knows, ascending by number, with its organisation.
+    pub fn asns(&self) -> impl Iterator<Item = Asn<'a>> + '_ {
+        (0..self.asn_count).filter_map(move |position| {
+            let number =
+                u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()?;
+            Some(Asn {
+                number,
+                organisation: self.name_at(position).unwrap_or(""),
+            })
+        })
+    }
+
+    /// Calls `visit` for every range of the table: IPv4 ascending, then IPv6
+    /// ascending. One pass over the arrays; IPv6 needs a sorted list of its
+    /// boundaries (a few MB for the baked table).
+    pub fn for_each_range(&self, visit: &mut dyn FnMut(AsnRange)) {
+        self.for_each_v4_range(visit);
+        self.for_each_v6_range(visit);
+    }
+
+    /// Every range AS `number` announces, IPv4 first, ascending.
+    pub fn ranges_of(&self, number: u32) -> Vec<AsnRange> {
+        let mut out = Vec::new();
+        self.for_each_range(&mut |range| {
+            if range.asn == number {
+                out.push(range);
+            }
+        });
+        out
+    }
+
+    /// The range that holds `ip` (IPv4-mapped IPv6 as IPv4), `None` when no AS
+    /// announces it.
+    pub fn range_containing(&self, ip: IpAddr) -> Option<AsnRange> {
+        let ip = ip.to_canonical();
+        let mut found = None;
+        let mut visit = |range: AsnRange| {
+            if found.is_none() && range.contains(ip) {
+                found = Some(range);
+            }
+        };
+        match ip {
+            IpAddr::V4(_) => self.for_each_v4_range(&mut visit),
+            IpAddr::V6(_) => self.for_each_v6_range(&mut visit),
+        }
+        found
+    }
+
+    /// IPv4 entries in order: entry `i` starts at (its bucket << 16 | its low bits)
+    /// and ends where the next entry starts.
+    fn for_each_v4_range(&self, visit: &mut dyn FnMut(AsnRange)) {
+        let mut joiner = RangeJoiner {
+            v6: false,
+            open: None,
+            emit: visit,
+        };
+        let mut previous: Option<(u128, usize)> = None;
+        for bucket in 0..V4_BUCKETS.saturating_sub(1) {
+            let first = read_le::<W_INDEX>(self.v4_buckets, bucket).unwrap_or(0) as usize;
+            let end = read_le::<W_INDEX>(self.v4_buckets, bucket + 1).unwrap_or(0) as usize;
+            for entry in first..end {
+                let Some(low) = read_le::<W_V4_LOW>(self.v4_lows, entry) else {
+                    continue;
+                };
+                let start = (bucket as u128) << 16 | u128::from(low);
+                let index = read_le::<W_ASN_INDEX>(self.v4_asn, entry).unwrap_or(0) as usize;
+                if let Some((prev_start, prev_index)) = previous {
+                    joiner.piece(
+                        prev_start,
+                        start.saturating_sub(1),
+                        self.number_at(prev_index),
+                    );
+                }
+                previous = Some((start, index));
+            }
+        }
+        if let Some((start, index)) = previous {
+            joiner.piece(start, u128::from(u32::MAX), self.number_at(index));
+        }
+        joiner.flush();
+    }
+
+    /// IPv6: the answer can change only at a main entry's /64 start, at an exact
+    /// start, or right after a /64 block described exactly; between two such points
+    /// the lookup is constant, so asking it at each point gives every range.
+    fn for_each_v6_range(&self, visit: &mut dyn FnMut(AsnRange)) {
+        let mut points: Vec<u128> = Vec::new();
+        for slot in 0..self.v6_key_count {
+            let key = read_le::<W_INDEX>(self.v6_keys, slot).unwrap_or(0);
+            let first = read_le::<W_INDEX>(self.v6_first, slot).unwrap_or(0) as usize;
+            let end = read_le::<W_INDEX>(self.v6_first, slot + 1).unwrap_or(0) as usize;
+            for entry in first..end {
+                if let Some(low) = read_le::<W_V6_LOW>(self.v6_lows, entry) {
+                    let block = key << V6_LOW_BITS | low;
+                    points.push(u128::from(block) << 64);
+                }
+            }
+        }
+        for entry in 0..self.v6_exact_count {
+            if let Some(start) = read_u128(self.v6_exact_starts, entry) {
+                points.push(start);
+                if let Some(next_block) = ((start >> 64) as u64).checked_add(1) {
+                    points.push(u128::from(next_block) << 64);
+                }
+            }
+        }
+        points.push(0);
+        points.sort_unstable();
+        points.dedup();
+        let mut joiner = RangeJoiner {
+            v6: true,
+            open: None,
+            emit: visit,
+        };
+        for (position, &start) in points.iter().enumerate() {
+            let last = points.get(position + 1).map_or(u128::MAX, |next| next - 1);
+            let index = self.v6_index(Ipv6Addr::from(start)).unwrap_or(0);
+            joiner.piece(start, last, self.number_at(index));
+        }
+        joiner.flush();
+    }
+
+    /// The AS number of a 1-based ASN index (0 = no AS).
+    fn number_at(&self, index: usize) -> Option<u32> {
+        let position = index.checked_sub(1)?;
+        u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()
+    }
+
     /// ASN index (1-based, 0 = none) of the entry that holds `ip`.
     fn v4_index(&self, ip: Ipv4Addr) -> Option<usize> {
         let ip = u32::from(ip);
@@ -283,6 +411,100 @@ impl<'a> Table<'a> {
         let start = offset.checked_add(1)?;
         let bytes = self.names.get(start..start.checked_add(len)?)?;
         core::str::from_utf8(bytes).ok()
+    }
+}
+
+/// A maximal run of consecutive addresses that one AS announces, as the table holds
+/// it (adjacent pieces of the same AS are one range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsnRange {
+    pub first: IpAddr,
+    pub last: IpAddr,
+    pub asn: u32,
+}
+
+impl AsnRange {
+    /// How many addresses the range holds (an IPv6 range may hold up to 2^128 - 1
+    /// more than fits, so the count saturates).
+    pub fn addresses(&self) -> u128 {
+        let (first, last) = (ip_value(self.first), ip_value(self.last));
+        last.saturating_sub(first).saturating_add(1)
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.first.is_ipv4() == ip.is_ipv4()
+            && ip_value(self.first) <= ip_value(ip)
+            && ip_value(ip) <= ip_value(self.last)
+    }
+
+    /// The prefix length when the range is exactly one CIDR block.
+    pub fn prefix_len(&self) -> Option<u8> {
+        let bits: u32 = if self.first.is_ipv4() { 32 } else { 128 };
+        let (first, last) = (ip_value(self.first), ip_value(self.last));
+        let span = last.checked_sub(first)?.checked_add(1);
+        let host_bits = match span {
+            Some(span) if span.is_power_of_two() => span.trailing_zeros(),
+            Some(_) => return None,
+            // The whole IPv6 space.
+            None => 128,
+        };
+        let aligned = host_bits >= 128 || first.trailing_zeros() >= host_bits;
+        (aligned && host_bits <= bits).then(|| (bits - host_bits) as u8)
+    }
+}
+
+impl fmt::Display for AsnRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.prefix_len() {
+            Some(len) => write!(f, "{}/{len}", self.first),
+            None => write!(f, "{} - {}", self.first, self.last),
+        }
+    }
+}
+
+fn ip_value(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+/// Joins consecutive pieces of the same AS and hands each finished range over;
+/// addresses without an AS (index 0) end a range and start none.
+struct RangeJoiner<'f> {
+    v6: bool,
+    open: Option<(u128, u128, u32)>,
+    emit: &'f mut dyn FnMut(AsnRange),
+}
+
+impl RangeJoiner<'_> {
+    fn piece(&mut self, first: u128, last: u128, asn: Option<u32>) {
+        if let (Some((_, open_last, open_asn)), Some(asn)) = (self.open.as_mut(), asn) {
+            if *open_asn == asn && open_last.checked_add(1) == Some(first) {
+                *open_last = last;
+                return;
+            }
+        }
+        self.flush();
+        self.open = asn.map(|asn| (first, last, asn));
+    }
+
+    fn flush(&mut self) {
+        let Some((first, last, asn)) = self.open.take() else {
+            return;
+        };
+        let to_ip = |value: u128| {
+            if self.v6 {
+                IpAddr::V6(Ipv6Addr::from(value))
+            } else {
+                IpAddr::V4(Ipv4Addr::from(value as u32))
+            }
+        };
+        (self.emit)(AsnRange {
+            first: to_ip(first),
+            last: to_ip(last),
+            asn,
+        });
     }
 }
 

@@ -8,8 +8,14 @@
 //! [`open`] gives any of them behind the [`FilterHost`] trait.
 
 pub mod aot;
+#[cfg(feature = "native")]
+pub mod asn_cmd;
+#[cfg(feature = "native")]
+pub mod baseline;
 pub mod bench;
 pub mod compact;
+#[cfg(feature = "native")]
+pub mod explain;
 #[cfg(feature = "native")]
 pub mod export_elastic;
 #[cfg(feature = "native")]
@@ -22,6 +28,8 @@ pub mod input;
 #[cfg(feature = "native")]
 pub mod native_host;
 pub mod replay;
+#[cfg(feature = "native")]
+pub mod respond;
 #[cfg(feature = "native")]
 pub mod rule_model;
 pub mod summary;
@@ -47,4 +55,18 @@ pub fn try_embedded_module() -> anyhow::Result<&'static [u8]> {
     return Ok(embedded_module());
     #[cfg(not(feature = "embedded"))]
     anyhow::bail!("this build embeds no filter module (cargo feature `embedded`): pass one with --filter F.wasm")
+}
+
+/// A report cut short because its reader went away (`vpnrecon … | head`) is not an
+/// error.
+pub fn ignore_broken_pipe(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -13,7 +13,9 @@ use vpnrecon_host::{
     FLUENT_BIT_DEFAULT_STACK,
 };
 #[cfg(feature = "native")]
-use vpnrecon_host::{export_elastic, export_sigma, fluent_bit_config};
+use vpnrecon_host::{
+    asn_cmd, baseline, explain, export_elastic, export_sigma, fluent_bit_config, respond,
+};
 
 #[derive(Parser)]
 #[command(
@@ -42,7 +44,22 @@ enum Command {
     /// Write the detections as Elastic detection rules (TOML) into DIR.
     #[cfg(feature = "native")]
     ExportElastic(export_elastic::Args),
-    /// Print the ASN (and VPN list category) of each address.
+    /// ASN intelligence from the baked table: search organisations, show an AS's ranges.
+    #[cfg(feature = "native")]
+    Asn(asn_cmd::Args),
+    /// What archived CloudTrail says about tuning: discovery calls by action and
+    /// source category, listed ASNs seen, alert volume per day, a proposed toml delta.
+    #[cfg(feature = "native")]
+    Baseline(baseline::Args),
+    /// Per event: shape, fields read, each condition of rules A and B with its value,
+    /// and the verdict. A --state-dir is copied, never written.
+    #[cfg(feature = "native")]
+    Explain(explain::Args),
+    /// Containment plans from alerts: per identity, AWS CLI commands, policy JSON and
+    /// a README of what they do and undo. Nothing is run.
+    #[cfg(feature = "native")]
+    Respond(respond::Args),
+    /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
         ips: Vec<String>,
@@ -161,6 +178,26 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "native")]
+        Command::Asn(args) => {
+            asn_cmd::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Baseline(args) => {
+            baseline::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Explain(args) => {
+            explain::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Respond(args) => {
+            respond::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Lookup { ips } => run_lookup(&ips),
         Command::Info { module } => {
             let (opts, _dir) = host_options(&module, Mode::Annotate)?;
@@ -273,7 +310,13 @@ fn run_lookup(ips: &[String]) -> Result<ExitCode> {
                         if c.enabled { "" } else { " (disabled)" }
                     )
                 });
-                println!("{text}\tAS{}\t{}\t{category}", asn.number, asn.organisation);
+                let range = table
+                    .range_containing(ip)
+                    .map_or_else(|| "-".to_owned(), |r| r.to_string());
+                println!(
+                    "{text}\tAS{}\t{}\t{category}\trange {range}",
+                    asn.number, asn.organisation
+                );
             }
             None => println!("{text}\t-\tno ASN (unrouted, private or not in the table)"),
         }

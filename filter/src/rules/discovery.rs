@@ -32,6 +32,16 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
     text.filter(|s| !s.is_empty())
 }
 
+/// The state key of (account, identity, ASN).
+pub fn state_key(state: &State, account: &str, identity: &str, asn: u32) -> u64 {
+    state.hasher().key(&[
+        b"discovery",
+        account.as_bytes(),
+        identity.as_bytes(),
+        &asn.to_le_bytes(),
+    ])
+}
+
 pub fn evaluate(
     index: Option<usize>,
     event: &Event<'_>,
@@ -41,12 +51,7 @@ pub fn evaluate(
 ) -> Option<Detection> {
     let identity = identity(event, config)?;
     let account = event.account_id.as_deref().unwrap_or_default();
-    let key = state.hasher().key(&[
-        b"discovery",
-        account.as_bytes(),
-        identity.as_bytes(),
-        &candidate.asn.to_le_bytes(),
-    ]);
+    let key = state_key(state, account, identity, candidate.asn);
     let previous_seen = match state.observe_identity(key, candidate.time) {
         FirstSeen::New { previous } => previous,
         FirstSeen::Recent { .. } => return None,

@@ -7,6 +7,7 @@
 //! only; every other candidate by rule A.
 
 pub mod discovery;
+pub mod explain;
 pub mod workload;
 
 use crate::action;
@@ -279,8 +280,9 @@ impl Evaluator {
 
     /// The conditions both rules share (README.md's rules table; filter/CONFIG.md for
     /// the lists): provider, action, ASN, principal exclusions, identity type and
-    /// allowlists.
-    fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
+    /// allowlists. Reads configuration and the ASN table only, never state, so tools
+    /// (`vpnrecon baseline`, `explain`) can ask it without changing anything.
+    pub fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
         let config = &self.loaded.config;
         let provider = event.provider.as_deref()?;
         if !config.has_provider(provider) {

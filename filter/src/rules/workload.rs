@@ -46,19 +46,29 @@ fn role_from_arn(arn: &str) -> Option<&str> {
     path.split('/').next().filter(|role| !role.is_empty())
 }
 
+/// The state key of (principal ARN, ASN, normalised action).
+pub fn state_key(state: &State, candidate: &Candidate) -> u64 {
+    state.hasher().key(&[
+        b"workload",
+        candidate.arn.as_bytes(),
+        &candidate.asn.to_le_bytes(),
+        candidate.action.as_bytes(),
+    ])
+}
+
+/// The UTC clock hour (hours since 1970) rule B deduplicates within.
+pub fn hour_of(time: i64) -> i64 {
+    time.div_euclid(SECONDS_PER_HOUR)
+}
+
 pub fn evaluate(
     index: Option<usize>,
     event: &Event<'_>,
     candidate: Candidate,
     state: &mut State,
 ) -> Option<Detection> {
-    let key = state.hasher().key(&[
-        b"workload",
-        candidate.arn.as_bytes(),
-        &candidate.asn.to_le_bytes(),
-        candidate.action.as_bytes(),
-    ]);
-    let hour = candidate.time.div_euclid(SECONDS_PER_HOUR);
+    let key = state_key(state, &candidate);
+    let hour = hour_of(candidate.time);
     if !state.observe_workload(key, hour) {
         return None;
     }

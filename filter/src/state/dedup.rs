@@ -68,6 +68,14 @@ impl HourDedup {
         true
     }
 
+    /// Whether (key, hour) is recorded: [`HourDedup::observe`] would answer `false`.
+    pub fn contains(&self, key: u64, hour: i64) -> bool {
+        self.set.contains(&Seen {
+            key: KeyWords::from(key),
+            hour: clamp_u32(hour),
+        })
+    }
+
     fn make_room(&mut self) {
         if self.set.len() < self.max_keys {
             return;

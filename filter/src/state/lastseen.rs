@@ -30,6 +30,20 @@ impl FirstSeen {
     }
 }
 
+/// New iff the gap since the stored last-seen time is more than the window.
+fn judge(window: i64, previous: u32, now: u32) -> FirstSeen {
+    let gap = i64::from(now) - i64::from(previous);
+    if gap > window {
+        FirstSeen::New {
+            previous: Some(i64::from(previous)),
+        }
+    } else {
+        FirstSeen::Recent {
+            last_seen: i64::from(previous),
+        }
+    }
+}
+
 pub struct LastSeen {
     map: HashMap<KeyWords, u32, PreHashed>,
     window: i64,
@@ -66,18 +80,10 @@ impl LastSeen {
         let now = clamp_u32(t);
         self.newest = self.newest.max(now);
         let words = KeyWords::from(key);
+        let window = self.window;
         if let Some(last) = self.map.get_mut(&words) {
             let previous = *last;
-            let gap = i64::from(now) - i64::from(previous);
-            let first_seen = if gap > self.window {
-                FirstSeen::New {
-                    previous: Some(i64::from(previous)),
-                }
-            } else {
-                FirstSeen::Recent {
-                    last_seen: i64::from(previous),
-                }
-            };
+            let first_seen = judge(window, previous, now);
             let moved = if now > previous {
                 *last = now;
                 Some((previous, now))
@@ -96,6 +102,14 @@ impl LastSeen {
             first_seen: FirstSeen::New { previous: None },
             created: true,
             moved: None,
+        }
+    }
+
+    /// What [`LastSeen::observe`] would answer for (`key`, `t`), changing nothing.
+    pub fn peek(&self, key: u64, t: i64) -> FirstSeen {
+        match self.map.get(&KeyWords::from(key)) {
+            Some(&previous) => judge(self.window, previous, clamp_u32(t)),
+            None => FirstSeen::New { previous: None },
         }
     }
 

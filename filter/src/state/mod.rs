@@ -224,6 +224,17 @@ impl State {
         first
     }
 
+    /// What [`State::observe_identity`] would answer, changing nothing (entries that
+    /// other instances appended since this one last looked are not read).
+    pub fn peek_identity(&self, key: u64, t: i64) -> FirstSeen {
+        self.identities.peek(key, t)
+    }
+
+    /// What [`State::observe_workload`] would answer, changing nothing.
+    pub fn peek_workload(&self, key: u64, hour: i64) -> bool {
+        !self.workloads.contains(key, hour)
+    }
+
     pub fn stats(&self) -> StateStats {
         let keys = self.identities.len() + self.workloads.len();
         let bytes = self.identities.heap_bytes() + self.workloads.heap_bytes();
