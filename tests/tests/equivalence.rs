@@ -186,8 +186,12 @@ fn detection(record: &str) -> Option<Value> {
     if out == record.as_bytes() {
         return None;
     }
-    let value: Value = serde_json::from_slice(&out)
-        .unwrap_or_else(|e| panic!("output is not JSON ({e}): {}", String::from_utf8_lossy(&out)));
+    let value: Value = serde_json::from_slice(&out).unwrap_or_else(|e| {
+        panic!(
+            "output is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out)
+        )
+    });
     Some(value.get("detection").cloned().unwrap_or(Value::Null))
 }
 
@@ -288,6 +292,10 @@ fn field_spellings_fire_like_the_plain_record() {
             .call(record.as_bytes(), Mode::Annotate)
             .unwrap_or_else(|e| panic!("{e}"));
         let value: Value = serde_json::from_slice(&out).unwrap_or_default();
-        assert_eq!(value.get("detection"), native.as_ref(), "module on {record}");
+        assert_eq!(
+            value.get("detection"),
+            native.as_ref(),
+            "module on {record}"
+        );
     }
 }
