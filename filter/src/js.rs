@@ -37,7 +37,7 @@ impl Detector {
     /// every detection and `info()` carry the error. State is always in memory
     /// (`state_dir` is ignored).
     #[wasm_bindgen(constructor)]
-    pub fn new(config_toml: Option<String>) -> Detector {
+    pub fn new(#[wasm_bindgen(js_name = configToml)] config_toml: Option<String>) -> Detector {
         let loaded = load(config_toml.as_deref());
         let state = State::in_memory_keyed(StateConfig::from(&loaded.config), fresh_key());
         Detector::over(loaded, state)
@@ -45,7 +45,10 @@ impl Detector {
 
     /// A detector whose state is `snapshot` (from [`Detector::snapshot`]), with
     /// `configToml` as in the constructor. Throws if the bytes are not a snapshot.
-    pub fn restore(snapshot: &[u8], config_toml: Option<String>) -> Result<Detector, JsError> {
+    pub fn restore(
+        snapshot: &[u8],
+        #[wasm_bindgen(js_name = configToml)] config_toml: Option<String>,
+    ) -> Result<Detector, JsError> {
         Detector::restore_from(snapshot, config_toml.as_deref()).map_err(|e| JsError::new(&e))
     }
 
@@ -53,7 +56,11 @@ impl Detector {
     /// else the same text. `timeSec` (seconds since the epoch, a plain number) is
     /// the record time used when an event has no readable `eventTime`. Never throws:
     /// a record that is not JSON, or of no known shape, comes back unchanged.
-    pub fn annotate(&mut self, record_json: &str, time_sec: f64) -> String {
+    pub fn annotate(
+        &mut self,
+        #[wasm_bindgen(js_name = recordJson)] record_json: &str,
+        #[wasm_bindgen(js_name = timeSec)] time_sec: f64,
+    ) -> String {
         match self.run(record_json, time_sec, Mode::Annotate) {
             Some(rewritten) => rewritten,
             None => record_json.to_owned(),
@@ -62,8 +69,16 @@ impl Detector {
 
     /// As [`Detector::annotate`] for a record that fires; `null` for all others
     /// (which the Fluent Bit module drops in its alerts mode).
-    pub fn alerts(&mut self, record_json: &str, time_sec: f64) -> Option<String> {
-        self.run(record_json, time_sec, Mode::Alerts)
+    #[wasm_bindgen(unchecked_return_type = "string | null")]
+    pub fn alerts(
+        &mut self,
+        #[wasm_bindgen(js_name = recordJson)] record_json: &str,
+        #[wasm_bindgen(js_name = timeSec)] time_sec: f64,
+    ) -> JsValue {
+        match self.alerts_text(record_json, time_sec) {
+            Some(text) => JsValue::from(text),
+            None => JsValue::NULL,
+        }
     }
 
     /// JSON text: version, rules, ASN data provenance, configuration (and its
@@ -80,7 +95,11 @@ impl Detector {
 
     /// JSON text: for each event of the record, its fields, ASN, and why it does
     /// or does not meet the rules' conditions. Reads no state and changes none.
-    pub fn explain(&self, record_json: &str, time_sec: f64) -> String {
+    pub fn explain(
+        &self,
+        #[wasm_bindgen(js_name = recordJson)] record_json: &str,
+        #[wasm_bindgen(js_name = timeSec)] time_sec: f64,
+    ) -> String {
         self.engine
             .explain_json(record_json.as_bytes(), record_time(time_sec))
     }
@@ -92,6 +111,11 @@ impl Detector {
             engine: Engine::from_parts(loaded, state),
             out: Vec::new(),
         }
+    }
+
+    /// [`Detector::alerts`] as Rust sees it: `None` is JavaScript's `null`.
+    pub fn alerts_text(&mut self, record_json: &str, time_sec: f64) -> Option<String> {
+        self.run(record_json, time_sec, Mode::Alerts)
     }
 
     /// [`Detector::restore`] with the error as text.

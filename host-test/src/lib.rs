@@ -17,6 +17,7 @@ mod host;
 pub mod input;
 #[cfg(feature = "native")]
 pub mod native_host;
+pub mod page;
 pub mod replay;
 pub mod summary;
 #[cfg(feature = "wamr")]

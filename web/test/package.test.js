@@ -31,7 +31,8 @@ const passthroughToml = path.join(scratch, 'rules-off.toml');
 fs.writeFileSync(passthroughToml, 'rule_discovery = false\nrule_workload = false\n');
 
 function replay(mode, file, toml) {
-  const args = ['replay', '--mode', mode, '--no-cache'];
+  // One cache for the whole file: the module is compiled once, not on every run.
+  const args = ['replay', '--mode', mode, '--cache-dir', path.join(scratch, 'cache')];
   if (toml) args.push('--config', toml);
   args.push(file);
   return h.lines(h.cli(args));

@@ -19,7 +19,7 @@ fn annotate_adds_detection_only_to_firing_records() {
     // The second call of the same key within seconds does not fire and comes back as is.
     let second = records.get(1).copied().unwrap_or_default();
     assert_eq!(detector.annotate(second, 0.0), second);
-    assert_eq!(detector.alerts(second, 0.0), None);
+    assert_eq!(detector.alerts_text(second, 0.0), None);
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn bad_input_passes_through_and_alerts_drop_it() {
         "{\"a\":1}",
     ] {
         assert_eq!(detector.annotate(bad, 0.0), bad);
-        assert_eq!(detector.alerts(bad, f64::NAN), None);
+        assert_eq!(detector.alerts_text(bad, f64::NAN), None);
     }
 }
 
@@ -43,15 +43,15 @@ fn bad_input_passes_through_and_alerts_drop_it() {
 fn snapshot_in_the_middle_gives_the_same_alerts() {
     let records = lines();
     let mut whole = Detector::new(None);
-    let expected: Vec<Option<String>> = records.iter().map(|r| whole.alerts(r, 0.0)).collect();
+    let expected: Vec<Option<String>> = records.iter().map(|r| whole.alerts_text(r, 0.0)).collect();
     let (head, tail) = records.split_at(records.len() / 2);
     let mut first = Detector::new(None);
-    let mut got: Vec<Option<String>> = head.iter().map(|r| first.alerts(r, 0.0)).collect();
+    let mut got: Vec<Option<String>> = head.iter().map(|r| first.alerts_text(r, 0.0)).collect();
     let snapshot = first.snapshot();
     let restored = Detector::restore_from(&snapshot, None);
     assert!(restored.is_ok(), "a snapshot restores");
     if let Ok(mut second) = restored {
-        got.extend(tail.iter().map(|r| second.alerts(r, 0.0)));
+        got.extend(tail.iter().map(|r| second.alerts_text(r, 0.0)));
     }
     assert_eq!(got, expected);
     assert!(expected.iter().filter(|a| a.is_some()).count() >= 2);
