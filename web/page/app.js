@@ -113,6 +113,7 @@ function renderSummary(s) {
     }),
   );
   const note = el('div');
+  note.className = 'engine';
   const data = s.asnData ? `${s.asnData.source} ${s.asnData.source_version}` : 'none';
   note.append(el('dt', 'engine'), el('dd', `vpnrecon ${s.version}, window ${s.window}, ASN data ${data}`));
   list.append(note);

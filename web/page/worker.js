@@ -36,7 +36,7 @@ class Run {
     this.detector = new Detector();
     this.totalBytes = 0;
     this.bytesRead = 0;
-    this.files = 0;
+    this.fileCount = 0;
     this.records = 0;
     this.invalidJson = 0;
     this.lastTime = 0;
@@ -56,7 +56,7 @@ class Run {
   }
 
   async file(file) {
-    this.files += 1;
+    this.fileCount += 1;
     const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
     const gzip = head[0] === 0x1f && head[1] === 0x8b;
     const counter = new TransformStream({
@@ -72,7 +72,7 @@ class Run {
   }
 
   async text(name, text) {
-    this.files += 1;
+    this.fileCount += 1;
     const stream = new ReadableStream({
       start(controller) {
         controller.enqueue(text);
@@ -202,7 +202,7 @@ class Run {
     const info = JSON.parse(this.detector.info());
     return {
       summary: {
-        files: this.files,
+        files: this.fileCount,
         bytes: this.bytesRead,
         records: this.records,
         parsed: info.counters.parsed,
