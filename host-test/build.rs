@@ -123,7 +123,6 @@ fn main() {
 /// `target/js/web`, or `$VPNRECON_JS_OUT/web`): embedded by `vpnrecon page` when
 /// present. Without it the binary still builds and `vpnrecon page` says how to get it.
 fn find_web_module(workspace: &Path) {
-    println!("cargo::rustc-check-cfg=cfg(vpnrecon_web_pkg)");
     println!("cargo:rerun-if-env-changed=VPNRECON_JS_OUT");
     let out = env::var_os("VPNRECON_JS_OUT")
         .map(PathBuf::from)
