@@ -114,6 +114,21 @@ function expectedFromExpectFile(ndjson) {
   return rows.sort();
 }
 
+/**
+ * About 50 MB of NDJSON (the benign noise and the attack chain, repeated), gzipped
+ * as S3 would deliver it.
+ */
+function writeLargeArchive() {
+  const zlib = require('node:zlib');
+  const fixtures = path.join(h.repo, 'tests', 'fixtures');
+  const block = fs.readFileSync(path.join(fixtures, 'benign.ndjson'), 'utf8') +
+    fs.readFileSync(path.join(fixtures, 'attack_chain.ndjson'), 'utf8');
+  const copies = Math.ceil((50 * 1024 * 1024) / Buffer.byteLength(block));
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'vpnrecon-large-')), 'large.ndjson.gz');
+  fs.writeFileSync(file, zlib.gzipSync(block.repeat(copies), { level: 1 }));
+  return file;
+}
+
 test('the triage page lists exactly the expected detections and draws the timeline', { skip }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vpnrecon-page-'));
   h.cli(['page', dir]);
@@ -190,6 +205,29 @@ test('the triage page lists exactly the expected detections and draws the timeli
 
     assert.equal(await page.textContent('#summary-list div:nth-child(3) dd'), '18');
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  });
+
+  await t.test('a 50 MB archive: progress is shown, the page stays responsive', async () => {
+    const big = writeLargeArchive();
+    await page.evaluate(() => delete document.body.dataset.state);
+    await dropFiles(page, [big]);
+    const statuses = new Set();
+    let slowest = 0;
+    for (;;) {
+      const started = Date.now();
+      const state = await page.evaluate(() => document.body.dataset.state);
+      slowest = Math.max(slowest, Date.now() - started);
+      statuses.add(await page.textContent('#status'));
+      if (state === 'done' || state === 'error') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(await page.evaluate(() => document.body.dataset.state), 'done');
+    assert.ok(
+      [...statuses].some((s) => /records, \d+ detections$/.test(s)),
+      `progress was shown: ${[...statuses].join(' / ')}`,
+    );
+    assert.ok(slowest < 1000, `the main thread answered within ${slowest} ms`);
+    assert.deepEqual(await tableRows(page), expectedFromCli([big]));
   });
 
   assert.deepEqual(errors, [], 'no script errors on the page');
