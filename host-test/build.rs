@@ -59,6 +59,8 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
 
+    find_web_module(&workspace);
+
     #[cfg(feature = "wamr")]
     check_cmake();
     if env::var_os("CARGO_FEATURE_EMBEDDED").is_none() {
@@ -158,6 +160,27 @@ fn watch_dep_info(dep_info: &Path) {
         if !path.is_empty() {
             println!("cargo:rerun-if-changed={path}");
         }
+    }
+}
+
+/// The triage page's detection module (`scripts/build-js.sh` writes it to
+/// `target/js/web`, or `$VPNRECON_JS_OUT/web`): embedded by `vpnrecon page` when
+/// present. Without it the binary still builds and `vpnrecon page` says how to get it.
+fn find_web_module(workspace: &Path) {
+    println!("cargo:rerun-if-env-changed=VPNRECON_JS_OUT");
+    let out = env::var_os("VPNRECON_JS_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target").join("js"));
+    let web = out.join("web");
+    let js = web.join("vpnrecon_filter.js");
+    let wasm = web.join("vpnrecon_filter_bg.wasm");
+    for file in [&js, &wasm] {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    if js.is_file() && wasm.is_file() {
+        println!("cargo:rustc-cfg=vpnrecon_web_pkg");
+        println!("cargo:rustc-env=VPNRECON_WEB_PKG_JS={}", js.display());
+        println!("cargo:rustc-env=VPNRECON_WEB_PKG_WASM={}", wasm.display());
     }
 }
 

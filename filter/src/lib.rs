@@ -11,12 +11,18 @@
 //! (`Cargo.toml`, `[workspace.lints.clippy]`) deny `unwrap`, `expect`, indexing and
 //! `panic!` here; `clippy.toml` allows them in tests.
 
+// The Fluent Bit ABI exists for WASI and native builds; the browser/Node build
+// (`wasm32-unknown-unknown`, feature `js`) exposes `js::Detector` instead.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub mod abi;
 pub mod action;
 pub mod config;
 pub mod event;
+pub mod explain;
 pub mod findings;
 pub mod info;
+#[cfg(feature = "js")]
+pub mod js;
 pub mod output;
 pub mod prefilter;
 pub mod preopens;
@@ -180,6 +186,17 @@ impl Engine {
         let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
         output::splice(record, "detection", &rendered, out);
         Verdict::Rewritten
+    }
+
+    /// The detection state (for [`state::State::snapshot`]).
+    pub fn state(&self) -> &state::State {
+        self.evaluator.state()
+    }
+
+    /// Why each event of `record` does or does not meet the rules' conditions
+    /// ([`explain::explain`]); reads no state and counts nothing.
+    pub fn explain_json(&self, record: &[u8], time: RecordTime) -> String {
+        explain::explain(&self.evaluator, record, time)
     }
 
     /// The `vpnrecon_info` document.

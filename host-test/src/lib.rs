@@ -27,6 +27,7 @@ mod host;
 pub mod input;
 #[cfg(feature = "native")]
 pub mod native_host;
+pub mod page;
 pub mod replay;
 #[cfg(feature = "native")]
 pub mod respond;

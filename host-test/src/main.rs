@@ -71,6 +71,12 @@ enum Command {
     },
     /// Records/s native vs wasmtime vs WAMR, fuel, cold start, lookup cost, gzip ratio.
     Bench(bench::BenchArgs),
+    /// Write the static triage page into DIR: drop CloudTrail files on it in a browser
+    /// (serve DIR with any static file server; nothing is uploaded).
+    Page {
+        /// Directory to write index.html and its files into (created if missing).
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Clone)]
@@ -212,6 +218,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Bench(args) => {
             bench::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Page { dir } => {
+            let written = vpnrecon_host::page::write(&dir).map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "wrote the triage page to {} ({} files); serve it with any static file server, \
+                 e.g. `python3 -m http.server -d {}`",
+                dir.display(),
+                written.len(),
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

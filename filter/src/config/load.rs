@@ -158,6 +158,20 @@ pub fn load_from(paths: &[&str], log: &mut dyn FnMut(&str)) -> Loaded {
     Loaded::default()
 }
 
+/// A configuration given as text rather than found on disk (the JavaScript
+/// package): parsed as the file `path` would be, with the same fallback to the
+/// defaults and the same report to `log` when it is invalid.
+pub fn load_text(text: &str, path: &str, log: &mut dyn FnMut(&str)) -> Loaded {
+    match parse(text, path) {
+        Ok(config) => Loaded {
+            config,
+            source: Source::File(path.to_owned()),
+            error: None,
+        },
+        Err(error) => failed(error, path, Some(text), log),
+    }
+}
+
 /// The defaults and the error, with state where the file at `path` puts it.
 fn failed(error: ConfigError, path: &str, text: Option<&str>, log: &mut dyn FnMut(&str)) -> Loaded {
     log(&error.to_string());

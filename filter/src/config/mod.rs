@@ -29,7 +29,7 @@ use ipnet::IpNet;
 pub use defaults::*;
 pub use glob::Glob;
 pub use load::{
-    default_state_dir, in_dir, load, load_from, search_paths, Loaded, Source, FILE_NAME,
+    default_state_dir, in_dir, load, load_from, load_text, search_paths, Loaded, Source, FILE_NAME,
 };
 pub use schema::{keys, parse, parse_duration};
 

@@ -113,6 +113,52 @@ pub struct SourceAs {
     pub category: Option<String>,
 }
 
+/// The first of the shared conditions ([`Evaluator::candidate`]) that an event does
+/// not meet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotCandidate {
+    NoProvider,
+    ProviderNotListed,
+    NoAction,
+    ActionNotListed,
+    NoSourceIp,
+    /// A service name (`ec2.amazonaws.com`, `AWS Internal`) rather than an address.
+    SourceNotAnIp,
+    /// Private, loopback or unrouted address.
+    NoAsn,
+    AsnNotListed(u32),
+    NoPrincipal,
+    ExcludedPrincipal,
+    AwsService,
+    Allowlisted,
+}
+
+impl NotCandidate {
+    /// One sentence for an analyst.
+    pub fn describe(self) -> String {
+        match self {
+            NotCandidate::NoProvider => "no event source (provider)".to_owned(),
+            NotCandidate::ProviderNotListed => "provider is not on the provider list".to_owned(),
+            NotCandidate::NoAction => "no action (eventName)".to_owned(),
+            NotCandidate::ActionNotListed => "action is not a listed discovery action".to_owned(),
+            NotCandidate::NoSourceIp => "no source IP address".to_owned(),
+            NotCandidate::SourceNotAnIp => "source is a service name, not an IP address".to_owned(),
+            NotCandidate::NoAsn => {
+                "source address has no ASN (private, loopback or unrouted)".to_owned()
+            }
+            NotCandidate::AsnNotListed(asn) => format!("AS{asn} is not on the VPN ASN list"),
+            NotCandidate::NoPrincipal => "no principal ARN".to_owned(),
+            NotCandidate::ExcludedPrincipal => {
+                "principal is excluded (e.g. AWSServiceRoleForConfig)".to_owned()
+            }
+            NotCandidate::AwsService => "identity type AWSService".to_owned(),
+            NotCandidate::Allowlisted => {
+                "principal, account or source address is allowlisted".to_owned()
+            }
+        }
+    }
+}
+
 /// Configuration, state and the ASN table: everything that judges an event.
 pub struct Evaluator {
     loaded: config::Loaded,
@@ -283,33 +329,53 @@ impl Evaluator {
     /// allowlists. Reads configuration and the ASN table only, never state, so tools
     /// (`vpnrecon baseline`, `explain`) can ask it without changing anything.
     pub fn candidate(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Candidate> {
+        self.screen(event, record_time).ok()
+    }
+
+    /// [`Evaluator::candidate`] with the first condition an event fails, for
+    /// explaining a verdict (the triage page). Reads no state.
+    pub fn screen(
+        &self,
+        event: &Event<'_>,
+        record_time: RecordTime,
+    ) -> Result<Candidate, NotCandidate> {
         let config = &self.loaded.config;
-        let provider = event.provider.as_deref()?;
+        let provider = event.provider.as_deref().ok_or(NotCandidate::NoProvider)?;
         if !config.has_provider(provider) {
-            return None;
+            return Err(NotCandidate::ProviderNotListed);
         }
-        let action = action::normalise_action(event.action.as_deref()?);
+        let action =
+            action::normalise_action(event.action.as_deref().ok_or(NotCandidate::NoAction)?);
         if !config.has_action(action.as_bytes()) {
-            return None;
+            return Err(NotCandidate::ActionNotListed);
         }
-        let ip = asn_data::parse_ip(event.source_ip.as_deref()?).ok()?;
-        let asn = self.table?.lookup(ip)?;
-        let category = config.vpn_category(asn.number)?;
-        let arn = event.arn.as_deref()?;
-        if arn.is_empty() || config.is_excluded_principal(arn) {
-            return None;
+        let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
+        let ip = asn_data::parse_ip(source).map_err(|_| NotCandidate::SourceNotAnIp)?;
+        let asn = self
+            .table
+            .and_then(|table| table.lookup(ip))
+            .ok_or(NotCandidate::NoAsn)?;
+        let category = config
+            .vpn_category(asn.number)
+            .ok_or(NotCandidate::AsnNotListed(asn.number))?;
+        let arn = event.arn.as_deref().ok_or(NotCandidate::NoPrincipal)?;
+        if arn.is_empty() {
+            return Err(NotCandidate::NoPrincipal);
+        }
+        if config.is_excluded_principal(arn) {
+            return Err(NotCandidate::ExcludedPrincipal);
         }
         if event.identity_type.as_deref() == Some("AWSService") {
-            return None;
+            return Err(NotCandidate::AwsService);
         }
         if config.is_allowlisted(arn, event.account_id.as_deref(), ip) {
-            return None;
+            return Err(NotCandidate::Allowlisted);
         }
         let (time, time_source) = match event.time.as_deref().and_then(parse_event_time) {
             Some(t) => (t, TimeSource::Event),
             None => (i64::from(record_time.sec), TimeSource::Record),
         };
-        Some(Candidate {
+        Ok(Candidate {
             source_ip: ip,
             asn: asn.number,
             organisation: asn.organisation.to_owned(),
@@ -321,6 +387,11 @@ impl Evaluator {
             time,
             time_source,
         })
+    }
+
+    /// Whether a candidate is judged by rule B (workload) rather than rule A.
+    pub fn is_workload(&self, event: &Event<'_>) -> bool {
+        workload::is_workload(event, &self.loaded.config)
     }
 
     /// `source_as` for `enrich_all`: the ASN of a public source address, with its

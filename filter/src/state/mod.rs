@@ -126,6 +126,15 @@ impl State {
         }
     }
 
+    /// State that is never written anywhere, keyed under `hasher`: for hosts where
+    /// std has no random source (`wasm32-unknown-unknown`) and the caller draws the
+    /// secret itself.
+    pub fn in_memory_keyed(config: StateConfig, hasher: KeyHasher) -> State {
+        let mut state = State::in_memory(config);
+        state.hasher = hasher;
+        state
+    }
+
     /// State journalled in `dir`; warnings go to standard error.
     pub fn open(config: StateConfig, dir: &Path) -> State {
         State::open_with_sink(config, dir, stderr_sink())
