@@ -167,28 +167,26 @@ impl<'a> Table<'a> {
     /// The AS of `ip`, or `None` for addresses no AS announces (private, reserved,
     /// unrouted). IPv4-mapped IPv6 (`::ffff:a.b.c.d`) resolves as the IPv4 address.
     pub fn lookup(&self, ip: IpAddr) -> Option<Asn<'_>> {
-        let index = match ip {
-            IpAddr::V4(v4) => self.v4_index(v4),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => self.v4_index(v4),
-                None => self.v6_index(v6),
-            },
-        }?;
-        self.asn_at(index)
+        self.asn_at(self.index_of(ip)?)
     }
 
     /// The AS number of the entry that holds `ip`, without reading its organisation
     /// name (the filter's prefilter needs only the number).
     pub fn lookup_number(&self, ip: IpAddr) -> Option<u32> {
-        let index = match ip {
+        let position = self.index_of(ip)?.checked_sub(1)?;
+        u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()
+    }
+
+    /// ASN index (1-based, 0 = none) of the entry that holds `ip`; IPv4-mapped IPv6
+    /// resolves as IPv4.
+    fn index_of(&self, ip: IpAddr) -> Option<usize> {
+        match ip {
             IpAddr::V4(v4) => self.v4_index(v4),
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => self.v4_index(v4),
                 None => self.v6_index(v6),
             },
-        }?;
-        let position = index.checked_sub(1)?;
-        u32::try_from(read_le::<W_ASN_NUMBER>(self.asn_numbers, position)?).ok()
+        }
     }
 
     /// Whether `number` announces at least one range in this table.
