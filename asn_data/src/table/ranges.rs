@@ -1,14 +1,11 @@
-//! Enumerating the table by autonomous system: which address ranges an AS holds.
+//! Enumerating the table by autonomous system as integer ranges and CIDR blocks.
 //!
 //! Rule exports for SIEMs without ASN enrichment need the VPN ASNs written out as
-//! address lists. The table stores start points only (each entry runs to the next
-//! start), so a range is read off as "this start up to the next start minus one".
-//! IPv6 keeps /64 blocks in the main arrays and the few blocks that hold a boundary
-//! inside them in an exact table; lookups ask the exact table first, and so does
-//! this walk.
+//! address lists. The ranges come from [`Table::for_each_range`] (the one walk over
+//! the table's start points, exact IPv6 entries included); this module turns them
+//! into integers of the family and splits them into the fewest CIDR blocks.
 
-use super::{Table, V4_BUCKETS, V6_LOW_BITS, W_ASN_INDEX, W_ASN_NUMBER, W_INDEX};
-use crate::format::{read_le, read_u128, W_V4_LOW, W_V6_LOW};
+use super::Table;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -94,11 +91,17 @@ impl Table<'_> {
     /// Every range held by an AS, IPv4 first, each family ascending; neighbouring
     /// pieces of the same AS are joined. Addresses without an AS are left out.
     /// Reads the whole table (about a million entries): meant for exports, not for
-    /// the per-record path.
+    /// the per-record path. The same walk as [`Table::for_each_range`], as integers.
     pub fn all_ranges(&self) -> Vec<AddressRange> {
         let mut out = Vec::new();
-        self.push_ranges(false, self.v4_points(), u128::from(u32::MAX), &mut out);
-        self.push_ranges(true, self.v6_points(), u128::MAX, &mut out);
+        self.for_each_range(&mut |range| {
+            out.push(AddressRange {
+                v6: range.first.is_ipv6(),
+                first: super::ip_value(range.first),
+                last: super::ip_value(range.last),
+                asn: range.asn,
+            })
+        });
         out
     }
 
@@ -109,126 +112,6 @@ impl Table<'_> {
             .into_iter()
             .filter(|r| wanted.contains(&r.asn))
             .collect()
-    }
-
-    /// Start points `(address, ASN index)` of the IPv4 entries, ascending.
-    fn v4_points(&self) -> Vec<(u128, usize)> {
-        let mut points = Vec::new();
-        for bucket in 0..V4_BUCKETS - 1 {
-            let (Some(first), Some(end)) = (
-                read_le::<W_INDEX>(self.v4_buckets, bucket),
-                read_le::<W_INDEX>(self.v4_buckets, bucket + 1),
-            ) else {
-                break;
-            };
-            for entry in first as usize..end as usize {
-                let (Some(low), Some(index)) = (
-                    read_le::<W_V4_LOW>(self.v4_lows, entry),
-                    read_le::<W_ASN_INDEX>(self.v4_asn, entry),
-                ) else {
-                    break;
-                };
-                points.push((((bucket as u128) << 16) | u128::from(low), index as usize));
-            }
-        }
-        points
-    }
-
-    /// Start points of the IPv6 entries as lookups see them: a /64 block with exact
-    /// entries is answered by those alone; the block after it returns to the main
-    /// entry that covers it.
-    fn v6_points(&self) -> Vec<(u128, usize)> {
-        let mut main: Vec<(u64, usize)> = Vec::new();
-        for slot in 0..self.v6_key_count {
-            let (Some(key), Some(first), Some(end)) = (
-                read_le::<W_INDEX>(self.v6_keys, slot),
-                read_le::<W_INDEX>(self.v6_first, slot),
-                read_le::<W_INDEX>(self.v6_first, slot + 1),
-            ) else {
-                break;
-            };
-            for entry in first as usize..end as usize {
-                let (Some(low), Some(index)) = (
-                    read_le::<W_V6_LOW>(self.v6_lows, entry),
-                    read_le::<W_ASN_INDEX>(self.v6_asn, entry),
-                ) else {
-                    break;
-                };
-                main.push(((key << V6_LOW_BITS) | low, index as usize));
-            }
-        }
-        let mut exact: Vec<(u128, usize)> = Vec::new();
-        for entry in 0..self.v6_exact_count {
-            let (Some(start), Some(index)) = (
-                read_u128(self.v6_exact_starts, entry),
-                read_le::<W_ASN_INDEX>(self.v6_exact_asn, entry),
-            ) else {
-                break;
-            };
-            exact.push((start, index as usize));
-        }
-        let exact_blocks: BTreeSet<u64> = exact.iter().map(|&(s, _)| (s >> 64) as u64).collect();
-        let main_blocks: BTreeSet<u64> = main.iter().map(|&(b, _)| b).collect();
-        // The main entry that covers `block`: the last one starting at or before it.
-        let main_at = |block: u64| {
-            let after = main.partition_point(|&(b, _)| b <= block);
-            after
-                .checked_sub(1)
-                .and_then(|i| main.get(i))
-                .map_or(0, |&(_, index)| index)
-        };
-        let mut points: Vec<(u128, usize)> = main
-            .iter()
-            .filter(|(block, _)| !exact_blocks.contains(block))
-            .map(|&(block, index)| (u128::from(block) << 64, index))
-            .collect();
-        points.extend(exact.iter().copied());
-        for &block in &exact_blocks {
-            let Some(next) = block.checked_add(1) else {
-                continue;
-            };
-            if !exact_blocks.contains(&next) && !main_blocks.contains(&next) {
-                points.push((u128::from(next) << 64, main_at(next)));
-            }
-        }
-        points.sort_unstable();
-        points
-    }
-
-    /// Turns start points into ranges that run to the next start, keeps those with
-    /// an AS, and joins neighbours of the same AS.
-    fn push_ranges(
-        &self,
-        v6: bool,
-        points: Vec<(u128, usize)>,
-        family_last: u128,
-        out: &mut Vec<AddressRange>,
-    ) {
-        let family_start = out.len();
-        for (i, &(first, index)) in points.iter().enumerate() {
-            let last = points
-                .get(i + 1)
-                .map_or(family_last, |&(next, _)| next.saturating_sub(1));
-            let Some(asn) = index
-                .checked_sub(1)
-                .and_then(|position| read_le::<W_ASN_NUMBER>(self.asn_numbers, position))
-                .and_then(|n| u32::try_from(n).ok())
-            else {
-                continue;
-            };
-            if let Some(previous) = out.get_mut(family_start..).and_then(|s| s.last_mut()) {
-                if previous.asn == asn && previous.last.checked_add(1) == Some(first) {
-                    previous.last = last;
-                    continue;
-                }
-            }
-            out.push(AddressRange {
-                v6,
-                first,
-                last,
-                asn,
-            });
-        }
     }
 }
 
