@@ -30,7 +30,7 @@
 //!   bytes) sends the record to the full parse. A record with a backslash goes to the
 //!   full parse directly.
 //! * `log` / `message` strings (a line wrapped by a router): the first string of
-//!   each is decoded ([`decode_bytes`]) and the decoded text is walked the same way,
+//!   each is decoded ([`scan::decode_string`]) and the decoded text is walked the same way,
 //!   once — exactly the unwrapping the full evaluation does. Decoding handles every
 //!   spelling, including inner quotes written `\u0022`.
 //! * None of those keys: no shape the filter evaluates → rejected.
@@ -200,8 +200,9 @@ fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     }
     let (close, escaped) = scan::string_close(doc, pos)?;
     let raw = doc.get(pos + 1..close)?;
+    // An escaped key is compared decoded, exactly as the full evaluation does.
     let key = if escaped {
-        key_id(&decode_bytes(raw).unwrap_or_default())
+        key_id(&scan::RawStr::new(raw).name())
     } else {
         key_id(raw)
     };
@@ -252,11 +253,15 @@ fn string_value(doc: &[u8], pos: usize) -> Option<Cow<'_, [u8]>> {
     }
     let (close, escaped) = scan::string_close(doc, pos)?;
     let raw = doc.get(pos + 1..close)?;
-    if escaped {
-        decode_bytes(raw).map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(raw))
+    if !escaped {
+        return Some(Cow::Borrowed(raw));
     }
+    // As the full evaluation's `decode_str`: a string that does not decode (a lone
+    // surrogate, invalid UTF-8) is no value at all.
+    Some(match scan::decode_string(raw).ok()? {
+        Cow::Borrowed(text) => Cow::Borrowed(text.as_bytes()),
+        Cow::Owned(text) => Cow::Owned(text.into_bytes()),
+    })
 }
 
 /// The top-level keys the walk tells apart.
@@ -420,87 +425,6 @@ fn search_nested(doc: &[u8], judge: &dyn Judge) -> bool {
         }
     }
     false
-}
-
-/// Decodes the raw contents of a JSON string to bytes, without checking UTF-8 (the
-/// prefilter compares bytes; the full evaluation validates). Plain runs are copied
-/// whole. `None` for a bad escape or a lone surrogate: the caller then keeps the raw
-/// bytes or lets the full evaluation decide.
-pub fn decode_bytes(raw: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len());
-    let mut pos = 0;
-    while let Some(offset) = raw.get(pos..).and_then(find_backslash) {
-        let esc = pos + offset;
-        out.extend_from_slice(raw.get(pos..esc)?);
-        let unit = match raw.get(esc + 1)? {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                let (c, used) = unicode_escape(raw, esc)?;
-                let mut utf8 = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                pos = esc + used;
-                continue;
-            }
-            _ => return None,
-        };
-        out.push(unit);
-        pos = esc + 2;
-    }
-    out.extend_from_slice(raw.get(pos..)?);
-    Some(out)
-}
-
-/// The character of the `\uXXXX` escape (or surrogate pair) at `esc`, and the bytes
-/// it took.
-fn unicode_escape(raw: &[u8], esc: usize) -> Option<(char, usize)> {
-    let hex = |at: usize| -> Option<u32> {
-        let digits = raw.get(at..at + 4)?;
-        let text = std::str::from_utf8(digits).ok()?;
-        u32::from_str_radix(text, 16).ok()
-    };
-    let high = hex(esc + 2)?;
-    match high {
-        0xD800..=0xDBFF => {
-            if raw.get(esc + 6..esc + 8)? != b"\\u" {
-                return None;
-            }
-            let low = hex(esc + 8)?;
-            if !(0xDC00..=0xDFFF).contains(&low) {
-                return None;
-            }
-            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-            Some((char::from_u32(code)?, 12))
-        }
-        0xDC00..=0xDFFF => None,
-        _ => Some((char::from_u32(high)?, 6)),
-    }
-}
-
-/// The offset of the first backslash in `text`, eight bytes at a time.
-#[inline]
-fn find_backslash(text: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut pos = 0;
-    while let Some(chunk) = text.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b'\\'));
-        let hit = w.wrapping_sub(ONES) & !w & HIGHS;
-        if hit != 0 {
-            return Some(pos + (hit.trailing_zeros() / 8) as usize);
-        }
-        pos += 8;
-    }
-    text.get(pos..)?
-        .iter()
-        .position(|&b| b == b'\\')
-        .map(|i| pos + i)
 }
 
 /// The longest needle: shifts are 0..=10, so a Horspool step never moves further.

@@ -844,11 +844,29 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// The offset of the first backslash in `text`, eight bytes at a time.
+#[inline]
+pub fn find_backslash(text: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    while let Some(chunk) = text.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk) ^ (ONES * u64::from(b'\\'));
+        let hit = w.wrapping_sub(ONES) & !w & HIGHS;
+        if hit != 0 {
+            return Some(pos + (hit.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    text.get(pos..)?
+        .iter()
+        .position(|&b| b == b'\\')
+        .map(|i| pos + i)
+}
+
 /// Decodes the raw contents of a JSON string (between the quotes): borrowed when
 /// there is no backslash, else unescaped into a new `String`. `\uXXXX` surrogate
 /// pairs combine; a lone surrogate, a bad escape or invalid UTF-8 is an error.
 pub fn decode_string(raw: &[u8]) -> Result<Cow<'_, str>, ScanError> {
-    let Some(first_escape) = raw.iter().position(|&b| b == b'\\') else {
+    let Some(first_escape) = find_backslash(raw) else {
         return std::str::from_utf8(raw)
             .map(Cow::Borrowed)
             .map_err(|e| ScanError::at(ErrorKind::InvalidUtf8, e.valid_up_to()));
@@ -900,10 +918,7 @@ pub fn decode_string(raw: &[u8]) -> Result<Cow<'_, str>, ScanError> {
             _ => return Err(ScanError::at(ErrorKind::InvalidEscape, esc)),
         };
         out.push(c);
-        next_escape = raw
-            .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
-            .map(|i| pos + i);
+        next_escape = raw.get(pos..).and_then(find_backslash).map(|i| pos + i);
     }
     let tail = raw.get(pos..).unwrap_or_default();
     let tail = std::str::from_utf8(tail)
