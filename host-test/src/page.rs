@@ -11,8 +11,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The page's files: (path inside DIR, contents).
-const PAGE: &[(&str, &[u8])] = &[
+/// The page's files: (path inside DIR, contents). Statics, not consts, so the
+/// megabytes are in the binary once and not in the crate's metadata.
+static PAGE: &[(&str, &[u8])] = &[
     ("index.html", include_bytes!("../../web/page/index.html")),
     ("style.css", include_bytes!("../../web/page/style.css")),
     ("app.js", include_bytes!("../../web/page/app.js")),
@@ -21,7 +22,7 @@ const PAGE: &[(&str, &[u8])] = &[
 
 /// The detection module for the browser, when it was built before this binary.
 #[cfg(vpnrecon_web_pkg)]
-const MODULE: Option<&[(&str, &[u8])]> = Some(&[
+static MODULE: Option<&[(&str, &[u8])]> = Some(&[
     (
         "pkg/vpnrecon_filter.js",
         include_bytes!(env!("VPNRECON_WEB_PKG_JS")),
@@ -32,7 +33,7 @@ const MODULE: Option<&[(&str, &[u8])]> = Some(&[
     ),
 ]);
 #[cfg(not(vpnrecon_web_pkg))]
-const MODULE: Option<&[(&str, &[u8])]> = None;
+static MODULE: Option<&[(&str, &[u8])]> = None;
 
 /// Writes the page into `dir` (created if needed); returns the files written.
 pub fn write(dir: &Path) -> Result<Vec<PathBuf>, String> {

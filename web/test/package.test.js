@@ -45,6 +45,15 @@ test('package.json makes the directory require-able as "vpnrecon"', { skip }, ()
   assert.ok(fs.existsSync(path.join(h.packageDir(), meta.types)), 'TypeScript types are generated');
 });
 
+test('the module needs no WASI and carries no Fluent Bit entry points', { skip }, () => {
+  const wasm = fs.readFileSync(path.join(h.packageDir(), 'vpnrecon_filter_bg.wasm'));
+  const module = new WebAssembly.Module(wasm);
+  const imports = WebAssembly.Module.imports(module).map((i) => i.module);
+  assert.deepEqual([...new Set(imports)], ['./vpnrecon_filter_bg.js'], 'only the generated glue is imported');
+  const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+  assert.ok(!exports.some((name) => name.startsWith('vpnrecon_')), exports.join(','));
+});
+
 for (const { file, toml } of skip ? [] : h.fixtureFiles()) {
   const name = path.relative(h.repo, file);
   test(`same bytes as the wasmtime host: ${name}`, () => {
