@@ -62,6 +62,37 @@ pub struct VpnAsn {
     pub name: String,
 }
 
+/// The list category of an address in a range of `add_vpn_cidrs`.
+pub const LOCAL_CATEGORY: &str = "local";
+
+/// A VPN exit range from local intelligence (`add_vpn_cidrs`), such as a VPN
+/// provider's range inside a large hosting ASN: an address in it counts exactly as
+/// an address of a listed ASN, with category [`LOCAL_CATEGORY`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VpnRange {
+    pub net: IpNet,
+    /// Where the intelligence came from, shown to the analyst with every detection.
+    pub label: String,
+}
+
+/// Why a source address counts as a VPN source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VpnSource<'c> {
+    /// In a range of `add_vpn_cidrs` (whatever its ASN).
+    Range(&'c VpnRange),
+    /// In an ASN on the list.
+    Asn(&'c VpnAsn),
+}
+
+impl VpnSource<'_> {
+    pub fn category(&self) -> &str {
+        match self {
+            VpnSource::Range(_) => LOCAL_CATEGORY,
+            VpnSource::Asn(a) => &a.category,
+        }
+    }
+}
+
 /// Everything the rules need to know, defaults baked in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -76,6 +107,8 @@ pub struct Config {
     /// 12-digit account ids, sorted.
     pub allow_accounts: Vec<String>,
     pub allow_cidrs: Vec<IpNet>,
+    /// Local VPN ranges, most specific first (IPv4-mapped IPv6 stored as IPv4).
+    pub vpn_ranges: Vec<VpnRange>,
     pub window_secs: i64,
     pub identity_key: IdentityKey,
     /// Role-name globs, case-insensitive.
@@ -102,6 +135,7 @@ impl Default for Config {
             allow_principals: Vec::new(),
             allow_accounts: Vec::new(),
             allow_cidrs: Vec::new(),
+            vpn_ranges: Vec::new(),
             window_secs: DEFAULT_WINDOW_SECS,
             identity_key: IdentityKey::User,
             workload_role_patterns: DEFAULT_WORKLOAD_ROLE_PATTERNS
@@ -158,6 +192,26 @@ impl Config {
     /// The list category of an ASN on the list (`None` = not on the list).
     pub fn vpn_category(&self, asn: u32) -> Option<&str> {
         self.vpn_asn(asn).map(|a| a.category.as_str())
+    }
+
+    /// The most specific range of `add_vpn_cidrs` holding `ip` (IPv4-mapped IPv6
+    /// addresses are checked as IPv4).
+    pub fn vpn_range(&self, ip: IpAddr) -> Option<&VpnRange> {
+        if self.vpn_ranges.is_empty() {
+            return None;
+        }
+        let ip = ip.to_canonical();
+        self.vpn_ranges.iter().find(|r| r.net.contains(&ip))
+    }
+
+    /// Whether a source counts as a VPN source, and why: a local range first (the
+    /// more specific knowledge), else the source's ASN (`asn`, from the table) on
+    /// the list. `allow_cidrs` is an allowlist checked after this, so it wins.
+    pub fn vpn_source(&self, ip: IpAddr, asn: Option<u32>) -> Option<VpnSource<'_>> {
+        if let Some(range) = self.vpn_range(ip) {
+            return Some(VpnSource::Range(range));
+        }
+        asn.and_then(|n| self.vpn_asn(n)).map(VpnSource::Asn)
     }
 
     pub fn is_excluded_principal(&self, arn: &str) -> bool {

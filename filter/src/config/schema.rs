@@ -37,6 +37,7 @@ struct File {
     allow_principals: List<String>,
     allow_accounts: List<NumberOrText>,
     allow_cidrs: List<String>,
+    add_vpn_cidrs: List<VpnCidrEntry>,
     window: Scalar<NumberOrText>,
     identity_key: Scalar<String>,
     workload_role_patterns: List<String>,
@@ -69,6 +70,17 @@ struct AsnEntry {
 
 /// The fields of an ASN entry table.
 const ASN_FIELDS: [&str; 3] = ["asn", "category", "name"];
+
+/// A local VPN range: `{ cidr = "203.0.113.0/24", label = "ACME VPN exits, TI 2026-11" }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VpnCidrEntry {
+    cidr: Spanned<String>,
+    label: Spanned<String>,
+}
+
+/// The fields of a local VPN range table.
+const RANGE_FIELDS: [&str; 2] = ["cidr", "label"];
 
 impl<'de> Deserialize<'de> for AsnItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<AsnItem, D::Error> {
@@ -176,6 +188,7 @@ fn expected(key: &str, whole: bool) -> &'static str {
         "allow_principals" => "an ARN pattern like \"arn:aws:iam::111122223333:role/scanner*\"",
         "allow_accounts" => "a 12-digit account id in quotes",
         "allow_cidrs" => CIDR,
+        "add_vpn_cidrs" => RANGE,
         "window" | "journal_resolution" => "a duration like \"10d\" or seconds",
         "identity_key" => "one of \"user\", \"arn\", \"access_key\"",
         "state_dir" => "a directory the host pre-opens, e.g. \".\"",
@@ -185,6 +198,7 @@ fn expected(key: &str, whole: bool) -> &'static str {
 }
 
 const CIDR: &str = "a CIDR like \"203.0.113.0/24\" or \"2001:db8::/32\"";
+const RANGE: &str = "{ cidr = \"203.0.113.0/24\", label = \"where the intelligence came from\" }";
 
 /// The fix offered with a wrong duration.
 fn duration_fix(key: &str) -> Option<String> {
@@ -266,13 +280,18 @@ impl Ctx<'_> {
                 );
             }
             let (key, _, _) = at.unwrap_or_default();
+            let (what, fields, all) = if key == "add_vpn_cidrs" {
+                ("a VPN range", &RANGE_FIELDS[..], "fields are cidr and label")
+            } else {
+                ("an ASN entry", &ASN_FIELDS[..], "fields are asn, category and name")
+            };
             return self.error(
                 span,
                 &key,
-                format!("unknown field \"{name}\" in an ASN entry"),
-                Some(match closest(name, &ASN_FIELDS) {
+                format!("unknown field \"{name}\" in {what}"),
+                Some(match closest(name, fields) {
                     Some(c) => format!("did you mean \"{c}\"?"),
-                    None => "fields are asn, category and name".to_owned(),
+                    None => all.to_owned(),
                 }),
             );
         }
@@ -291,6 +310,18 @@ impl Ctx<'_> {
                 &key,
                 "ASN entry without \"asn\"".to_owned(),
                 Some("write { asn = 9009, category = \"vpn\" }".to_owned()),
+            );
+        }
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .filter(|_| key == "add_vpn_cidrs")
+        {
+            return self.error(
+                span,
+                &key,
+                format!("VPN range without \"{field}\""),
+                Some(format!("write {RANGE}")),
             );
         }
         let found = self.text.get(span.clone()).unwrap_or_default().trim();
@@ -406,9 +437,40 @@ impl Ctx<'_> {
         if let Some(items) = &file.allow_cidrs {
             let mut nets = Vec::new();
             for item in items.get_ref() {
-                nets.push(self.cidr(item)?);
+                nets.push(self.cidr(item, "allow_cidrs")?);
             }
             config.allow_cidrs = nets;
+        }
+        if let Some(items) = &file.add_vpn_cidrs {
+            for item in items.get_ref() {
+                let entry = item.get_ref();
+                let net = self.cidr(&entry.cidr, "add_vpn_cidrs")?.trunc();
+                let label = entry.label.get_ref().trim();
+                if label.is_empty() || label.len() > 200 {
+                    return Err(self.error(
+                        entry.label.span(),
+                        "add_vpn_cidrs",
+                        "expected a label of 1 to 200 characters".to_owned(),
+                        Some("say where the range comes from, e.g. \"ACME VPN exits (TI feed, 2026-11)\"".to_owned()),
+                    ));
+                }
+                if config.vpn_ranges.iter().any(|r| r.net == net) {
+                    return Err(self.error(
+                        entry.cidr.span(),
+                        "add_vpn_cidrs",
+                        format!("{net} is listed twice"),
+                        Some("keep one entry per range".to_owned()),
+                    ));
+                }
+                config.vpn_ranges.push(super::VpnRange {
+                    net,
+                    label: label.to_owned(),
+                });
+            }
+            // Most specific first, so an address takes the label of its narrowest range.
+            config
+                .vpn_ranges
+                .sort_by_key(|r| std::cmp::Reverse(r.net.prefix_len()));
         }
 
         // Scalars.
@@ -543,7 +605,7 @@ impl Ctx<'_> {
         Ok(asn)
     }
 
-    fn cidr(&self, item: &Spanned<String>) -> Result<IpNet, ConfigError> {
+    fn cidr(&self, item: &Spanned<String>, key: &str) -> Result<IpNet, ConfigError> {
         let s = item.get_ref();
         s.parse::<IpNet>()
             .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
@@ -560,7 +622,7 @@ impl Ctx<'_> {
             .map_err(|_| {
                 self.error(
                     item.span(),
-                    "allow_cidrs",
+                    key,
                     format!("expected {CIDR}, got \"{s}\""),
                     None,
                 )
@@ -786,7 +848,7 @@ mod tests {
     fn the_schema_lists_every_documented_key() {
         let doc = include_str!("../../CONFIG.md");
         let keys = keys();
-        assert_eq!(keys.len(), 26);
+        assert_eq!(keys.len(), 27);
         for key in keys {
             assert!(doc.contains(&format!("`{key}`")), "{key} is documented");
         }

@@ -7,6 +7,7 @@
 //! compares every verdict with what [`Evaluator::evaluate`] then does.
 
 use super::{discovery, workload, Evaluator, Rule, TimeSource};
+use crate::config::{VpnSource, LOCAL_CATEGORY};
 use crate::event::{parse_event_time, session_name, Event};
 use crate::output::{format_duration, format_time};
 use crate::prefilter;
@@ -248,28 +249,53 @@ impl Evaluator {
             );
         };
         check("source_ip", true, format!("source {ip} is an IP address"));
-        let Some(asn) = self.table().and_then(|t| t.lookup(ip)) else {
-            return check(
-                "source_asn",
-                false,
-                format!("no AS announces {ip} (private, reserved or unrouted)"),
-            );
-        };
-        x.asn = Some(asn.number);
-        x.organisation = Some(asn.organisation.to_owned());
-        check(
-            "source_asn",
-            true,
-            format!("{ip} is in AS{} {}", asn.number, asn.organisation),
-        );
-        let category = config.vpn_category(asn.number);
-        x.category = category.map(str::to_owned);
+        let asn = self.table().and_then(|t| t.lookup(ip));
+        let range = config.vpn_range(ip);
+        match (&asn, range) {
+            (Some(asn), _) => {
+                x.asn = Some(asn.number);
+                x.organisation = Some(asn.organisation.to_owned());
+                check(
+                    "source_asn",
+                    true,
+                    format!("{ip} is in AS{} {}", asn.number, asn.organisation),
+                );
+            }
+            // A local range counts without an ASN (reported as AS0).
+            (None, Some(r)) => {
+                x.asn = Some(0);
+                x.organisation = Some(r.label.clone());
+                check(
+                    "source_asn",
+                    true,
+                    format!("no AS announces {ip}; it is in a local VPN range, counted as AS0"),
+                );
+            }
+            (None, None) => {
+                return check(
+                    "source_asn",
+                    false,
+                    format!("no AS announces {ip} (private, reserved or unrouted)"),
+                );
+            }
+        }
+        let number = x.asn.unwrap_or(0);
+        let source = config.vpn_source(ip, asn.as_ref().map(|a| a.number));
+        x.category = source.map(|s| s.category().to_owned());
         if !check(
             "vpn_list",
-            category.is_some(),
-            match category {
-                Some(c) => format!("AS{} is on the VPN list (category {c})", asn.number),
-                None => format!("AS{} is not on the VPN list", asn.number),
+            source.is_some(),
+            match source {
+                Some(VpnSource::Range(r)) => format!(
+                    "{ip} is in the local VPN range {} ({}) of add_vpn_cidrs (category {})",
+                    r.net,
+                    r.label,
+                    LOCAL_CATEGORY
+                ),
+                Some(VpnSource::Asn(a)) => {
+                    format!("AS{number} is on the VPN list (category {})", a.category)
+                }
+                None => format!("AS{number} is not on the VPN list nor {ip} in add_vpn_cidrs"),
             },
         ) {
             return false;

@@ -74,8 +74,13 @@ pub enum TimeSource {
 pub struct Candidate {
     pub source_ip: IpAddr,
     pub asn: u32,
+    /// The table's organisation; for a local range without an ASN, its label.
     pub organisation: String,
+    /// The list category: the ASN's, or `local` for a range of `add_vpn_cidrs`.
     pub category: String,
+    /// The local range (`add_vpn_cidrs`) the source is in, when that made it a VPN
+    /// source.
+    pub range: Option<config::VpnRange>,
     pub action: String,
     pub provider: String,
     pub outcome: &'static str,
@@ -299,6 +304,14 @@ impl Evaluator {
             }
             discovery::evaluate(index, event, candidate, config, &mut self.state)?
         };
+        let mut detection = detection;
+        if let Some(range) = &detection.candidate.range {
+            // The analyst sees which piece of local intelligence made it a VPN source.
+            detection.reason = format!(
+                "{}; source in local VPN range {} ({})",
+                detection.reason, range.net, range.label
+            );
+        }
         match detection.rule {
             Rule::DiscoveryNewIdentity => {
                 counters.detections_discovery = counters.detections_discovery.wrapping_add(1)
@@ -351,13 +364,22 @@ impl Evaluator {
         }
         let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
         let ip = asn_data::parse_ip(source).map_err(|_| NotCandidate::SourceNotAnIp)?;
-        let asn = self
-            .table
-            .and_then(|table| table.lookup(ip))
-            .ok_or(NotCandidate::NoAsn)?;
-        let category = config
-            .vpn_category(asn.number)
-            .ok_or(NotCandidate::AsnNotListed(asn.number))?;
+        let asn = self.table.and_then(|table| table.lookup(ip));
+        // A local range counts whatever the ASN (AS0 when the table has none).
+        let (number, organisation, category, range) =
+            match (config.vpn_source(ip, asn.as_ref().map(|a| a.number)), asn) {
+                (Some(config::VpnSource::Range(r)), asn) => (
+                    asn.as_ref().map_or(0, |a| a.number),
+                    asn.as_ref().map_or(r.label.as_str(), |a| a.organisation),
+                    config::LOCAL_CATEGORY,
+                    Some(r.clone()),
+                ),
+                (Some(config::VpnSource::Asn(listed)), Some(a)) => {
+                    (a.number, a.organisation, listed.category.as_str(), None)
+                }
+                (_, Some(a)) => return Err(NotCandidate::AsnNotListed(a.number)),
+                (_, None) => return Err(NotCandidate::NoAsn),
+            };
         let arn = event.arn.as_deref().ok_or(NotCandidate::NoPrincipal)?;
         if arn.is_empty() {
             return Err(NotCandidate::NoPrincipal);
@@ -377,9 +399,10 @@ impl Evaluator {
         };
         Ok(Candidate {
             source_ip: ip,
-            asn: asn.number,
-            organisation: asn.organisation.to_owned(),
+            asn: number,
+            organisation: organisation.to_owned(),
             category: category.to_owned(),
+            range,
             action: action.to_owned(),
             provider: provider.to_owned(),
             outcome: event.outcome().as_str(),
@@ -405,8 +428,8 @@ impl Evaluator {
             category: self
                 .loaded
                 .config
-                .vpn_category(asn.number)
-                .map(str::to_owned),
+                .vpn_source(ip, Some(asn.number))
+                .map(|s| s.category().to_owned()),
         })
     }
 }
@@ -452,9 +475,13 @@ impl prefilter::Judge for Screening<'_> {
                 ip
             }
         };
-        self.table
-            .and_then(|table| table.lookup_number(ip))
-            .is_some_and(|number| self.config.vpn_category(number).is_some())
+        // A local range counts whatever the ASN; checked first as it is cheap
+        // (nothing at all without `add_vpn_cidrs`).
+        self.config.vpn_range(ip).is_some()
+            || self
+                .table
+                .and_then(|table| table.lookup_number(ip))
+                .is_some_and(|number| self.config.vpn_category(number).is_some())
     }
 }
 
@@ -635,6 +662,129 @@ mod tests {
         ] {
             let once = action::normalise_bytes(name.as_bytes());
             assert_eq!(action::normalise_bytes(once), once, "{name}");
+        }
+    }
+
+    /// `add_vpn_cidrs`: local intelligence counts like a listed ASN, the narrowest
+    /// range names it, `allow_cidrs` wins, and the prefilter lets it through.
+    mod local_ranges {
+        use super::*;
+        use crate::state::StateConfig;
+
+        const TOML: &str = r#"
+add_vpn_cidrs = [
+    { cidr = "8.8.0.0/16", label = "wide feed" },
+    { cidr = "8.8.8.0/24", label = "ACME VPN exits" },
+    { cidr = "10.0.0.0/8", label = "lab VPN" },
+]
+allow_cidrs = ["8.8.8.128/25"]
+"#;
+
+        fn evaluator(text: &str) -> Evaluator {
+            let loaded = config::load_text(text, "vpnrecon.toml", &mut |_| {});
+            assert_eq!(loaded.error, None);
+            Evaluator::new(loaded, State::in_memory(StateConfig::default()))
+        }
+
+        fn event(ip: &str) -> Event<'static> {
+            Event {
+                action: Some("ListUsers".into()),
+                provider: Some("iam.amazonaws.com".into()),
+                time: Some("2026-06-01T12:00:00Z".into()),
+                source_ip: Some(ip.to_owned().into()),
+                arn: Some("arn:aws:iam::111122223333:user/alice".into()),
+                identity_type: Some("IAMUser".into()),
+                user_name: Some("alice".into()),
+                account_id: Some("111122223333".into()),
+                ..Event::default()
+            }
+        }
+
+        fn record(ip: &str) -> String {
+            format!(
+                r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","userName":"alice"}},"eventTime":"2026-06-01T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","sourceIPAddress":"{ip}"}}"#
+            )
+        }
+
+        #[test]
+        fn addresses_in_a_range_are_candidates_with_category_local() {
+            let plain = evaluator("");
+            let tuned = evaluator(TOML);
+            let time = RecordTime::default();
+            // 8.8.8.8 is Google's AS15169, not on the list: only the range makes it count.
+            assert_eq!(
+                plain.screen(&event("8.8.8.8"), time),
+                Err(NotCandidate::AsnNotListed(15169))
+            );
+            let c = tuned.screen(&event("8.8.8.8"), time).expect("candidate");
+            assert_eq!((c.asn, c.category.as_str()), (15169, "local"));
+            assert_eq!(c.range.map(|r| r.label), Some("ACME VPN exits".to_owned()));
+            // Outside the /24 but inside the /16: the wider range's label.
+            let c = tuned.screen(&event("8.8.4.4"), time).expect("candidate");
+            assert_eq!(c.range.map(|r| r.label), Some("wide feed".to_owned()));
+            // IPv4-mapped IPv6 is the IPv4 address.
+            let c = tuned.screen(&event("::ffff:8.8.8.8"), time).expect("candidate");
+            assert_eq!(c.category, "local");
+            // allow_cidrs wins.
+            assert_eq!(
+                tuned.screen(&event("8.8.8.200"), time),
+                Err(NotCandidate::Allowlisted)
+            );
+            // A private address has no ASN: counted as AS0, named by the label.
+            assert_eq!(
+                plain.screen(&event("10.1.2.3"), time),
+                Err(NotCandidate::NoAsn)
+            );
+            let c = tuned.screen(&event("10.1.2.3"), time).expect("candidate");
+            assert_eq!((c.asn, c.organisation.as_str()), (0, "lab VPN"));
+            // A listed ASN outside every range keeps its own category (asn_data/vpn_asns.toml).
+            let c = tuned.screen(&event("146.70.117.42"), time).expect("candidate");
+            assert_eq!((c.asn, c.category.as_str(), c.range), (9009, "vpn-hosting", None));
+        }
+
+        #[test]
+        fn the_prefilter_and_the_rule_honour_ranges() {
+            let mut plain = evaluator("");
+            let mut tuned = evaluator(TOML);
+            for (ip, in_range) in [("8.8.8.8", true), ("10.1.2.3", true), ("9.9.9.9", false)] {
+                let text = record(ip);
+                assert!(!plain.prefilter(text.as_bytes()), "{ip}");
+                assert_eq!(tuned.prefilter(text.as_bytes()), in_range, "{ip}");
+            }
+            let mut counters = crate::Counters::default();
+            let d = tuned
+                .evaluate(None, &event("8.8.8.8"), RecordTime::default(), &mut counters)
+                .expect("rule A fires");
+            assert_eq!(d.identity_key, "111122223333/alice/AS15169");
+            assert!(
+                d.reason.ends_with("; source in local VPN range 8.8.8.0/24 (ACME VPN exits)"),
+                "{}",
+                d.reason
+            );
+        }
+
+        #[test]
+        fn range_entries_are_checked() {
+            let error = |text: &str| {
+                config::parse(text, "vpnrecon.toml")
+                    .err()
+                    .map(|e| e.describe())
+                    .unwrap_or_default()
+            };
+            let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24" }]"#);
+            assert!(e.contains("line 1") && e.contains("VPN range without \"label\""), "{e}");
+            let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/33", label = "x" }]"#);
+            assert!(e.contains("expected a CIDR") && e.contains("8.8.8.0/33"), "{e}");
+            let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", lable = "x" }]"#);
+            assert!(e.contains("did you mean \"label\""), "{e}");
+            let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", label = " " }]"#);
+            assert!(e.contains("label of 1 to 200"), "{e}");
+            let e = error(
+                r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", label = "a" }, { cidr = "8.8.8.9/24", label = "b" }]"#,
+            );
+            assert!(e.contains("8.8.8.0/24 is listed twice"), "{e}");
+            let e = error(r#"add_vpn_cidrs = ["8.8.8.0/24"]"#);
+            assert!(e.contains("add_vpn_cidrs") && e.contains("cidr ="), "{e}");
         }
     }
 }
