@@ -7,14 +7,17 @@ use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{json, Map, Value};
 use vpnrecon_filter::config::{DEFAULT_ACTIONS, DEFAULT_PROVIDERS};
 
-const ADDRESSES: [&str; 10] = [
+const ADDRESSES: [&str; 12] = [
     "2.56.16.10",    // AS9009 M247 (VPN hosting)
     "146.70.117.42", // AS9009 M247
-    "8.8.8.8",       // not a VPN
+    "8.8.8.8",       // not a VPN; in the prefilter target's local VPN range
+    "8.8.8.200",     // the same, allowlisted
+    "9.9.9.9",       // not a VPN
     "::ffff:2.56.16.10",
     "2a0d:5600::1",
     "2001:db8::1",
     "10.0.0.1",
+    "::ffff:10.0.0.1",
     "ec2.amazonaws.com",
     "AWS Internal",
     "999.1.1.1",

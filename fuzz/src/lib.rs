@@ -168,13 +168,34 @@ pub struct PrefilterPair {
     out: Vec<u8>,
 }
 
+/// The prefilter pair's configuration: the default lists plus local VPN ranges
+/// (one holding an address of no listed ASN, one private, one IPv6) and an
+/// allowlisted piece of one, so the source-address check is fuzzed with both kinds
+/// of VPN source.
+const PREFILTER_CONFIG: &str = r#"
+add_vpn_cidrs = [
+    { cidr = "8.8.8.0/24", label = "fuzz: public range of an unlisted ASN" },
+    { cidr = "10.0.0.0/8", label = "fuzz: private range" },
+    { cidr = "2001:db8::/32", label = "fuzz: IPv6 range" },
+]
+allow_cidrs = ["8.8.8.128/25"]
+"#;
+
 impl Default for PrefilterPair {
     fn default() -> Self {
-        let mut loaded = Loaded::default();
-        loaded.config.enrich_all = true;
+        static CONFIG: OnceLock<Loaded> = OnceLock::new();
+        let loaded = CONFIG
+            .get_or_init(|| {
+                vpnrecon_filter::config::load_text(PREFILTER_CONFIG, "vpnrecon.toml", &mut |e| {
+                    panic!("{e}")
+                })
+            })
+            .clone();
+        let mut full = loaded.clone();
+        full.config.enrich_all = true;
         PrefilterPair {
-            screened: fresh_engine(),
-            full: Engine::from_parts(loaded, State::in_memory(StateConfig::default())),
+            screened: Engine::from_parts(loaded, State::in_memory(StateConfig::default())),
+            full: Engine::from_parts(full, State::in_memory(StateConfig::default())),
             out: Vec::new(),
         }
     }

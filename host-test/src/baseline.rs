@@ -57,7 +57,8 @@ pub struct Args {
 /// Where a source address stands on the VPN list in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bucket {
-    /// On the list in any category but `hosting` (vpn, vpn-hosting, transit, custom).
+    /// On the list in any category but `hosting` (vpn, vpn-hosting, transit, custom),
+    /// or in a local VPN range (`add_vpn_cidrs`, category local).
     Vpn = 0,
     /// On the list as `hosting`.
     Hosting = 1,
@@ -229,7 +230,10 @@ impl Baseline {
                 bucket.add(identity, seen.asn);
             }
         }
-        if let (Some(asn), Bucket::Vpn | Bucket::Hosting) = (seen.asn, seen.bucket) {
+        // Listed ASNs only: an address counted by a local range alone is not its
+        // ASN's doing (its calls are in the actions' vpn split).
+        let listed_asn = seen.asn.filter(|a| config.vpn_asn(*a).is_some());
+        if let (Some(asn), Bucket::Vpn | Bucket::Hosting) = (listed_asn, seen.bucket) {
             let listed = self.listed.entry(asn).or_default();
             listed.calls += 1;
             listed.discovery_calls += u64::from(discovery_like);
@@ -240,12 +244,15 @@ impl Baseline {
 
     fn facts(&self, event: &Event<'_>) -> Seen {
         let config = self.evaluator.config();
-        let asn = event
+        let ip = event
             .source_ip
             .as_deref()
-            .and_then(|text| asn_data::parse_ip(text).ok())
-            .and_then(|ip| self.evaluator.table()?.lookup_number(ip));
-        let bucket = match asn.and_then(|a| config.vpn_category(a)) {
+            .and_then(|text| asn_data::parse_ip(text).ok());
+        let asn = ip.and_then(|ip| self.evaluator.table()?.lookup_number(ip));
+        // The module's own decision: a local range (`add_vpn_cidrs`) first, then the
+        // ASN list.
+        let source = ip.and_then(|ip| config.vpn_source(ip, asn));
+        let bucket = match source.as_ref().map(|s| s.category()) {
             Some("hosting") => Bucket::Hosting,
             Some(_) => Bucket::Vpn,
             None => Bucket::Elsewhere,

@@ -230,7 +230,16 @@ fn candidate_query(config: &Config) -> String {
         .iter()
         .map(u32::to_string)
         .collect();
-    parts.push(format!("source.as.number:({})", numbers.join(" OR ")));
+    let mut vpn = format!("source.as.number:({})", numbers.join(" OR "));
+    // Local VPN ranges (add_vpn_cidrs) count whatever the source's ASN.
+    let ranges: Vec<String> = rule_model::local_ranges(config)
+        .iter()
+        .map(|net| format!("source.ip:{}", lucene_term(net)))
+        .collect();
+    if !ranges.is_empty() {
+        vpn = format!("({vpn} OR {})", ranges.join(" OR "));
+    }
+    parts.push(vpn);
     parts.push("aws.cloudtrail.user_identity.arn:?*".to_owned());
     parts.push("NOT aws.cloudtrail.user_identity.type:AWSService".to_owned());
     for s in &config.excluded_principal_substrings {

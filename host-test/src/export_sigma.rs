@@ -263,6 +263,16 @@ pub fn render(
             selection(&mut y, "vpn_source", f.source_ip(), "|cidr", &cidrs.blocks);
         }
     }
+    // Local VPN ranges count whatever the source's ASN.
+    let ranges = rule_model::local_ranges(config);
+    if !ranges.is_empty() {
+        selection(&mut y, "vpn_local_range", f.source_ip(), "|cidr", &ranges);
+    }
+    let vpn = if ranges.is_empty() {
+        "vpn_source"
+    } else {
+        "1 of vpn_*"
+    };
     // The principal must be named: an absent ARN is null, an empty one ''.
     let _ = writeln!(y, "    principal_missing:\n        {}: null", f.arn());
     let _ = writeln!(y, "    principal_empty:\n        {}: ''", f.arn());
@@ -359,7 +369,7 @@ pub fn render(
         "action"
     };
     let base = format!(
-        "provider and {actions} and vpn_source and not ({})",
+        "provider and {actions} and {vpn} and not ({})",
         filters.join(" or ")
     );
     let condition = match rule {
@@ -395,6 +405,19 @@ fn description(rule: Rule, flavour: Flavour, config: &Config, cidrs: &CidrList) 
         rule_model::limits_text(rule),
         rule_model::SIGMA_LIMITS
     );
+    if !config.vpn_ranges.is_empty() {
+        let _ = write!(
+            d,
+            " Besides the ASN list, {} local VPN ranges (add_vpn_cidrs) count as VPN sources: {}.",
+            config.vpn_ranges.len(),
+            config
+                .vpn_ranges
+                .iter()
+                .map(|r| format!("{} ({})", r.net, r.label))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match flavour {
         Flavour::Ecs => d.push_str(
             " Needs source.as.number on every event (ASN enrichment of source.ip); vpnrecon uses its baked table, the SIEM's own ASN database may differ.",

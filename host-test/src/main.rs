@@ -63,6 +63,10 @@ enum Command {
     Lookup {
         #[arg(required = true)]
         ips: Vec<String>,
+        /// Judge membership by this configuration (its ASN list and `add_vpn_cidrs`
+        /// ranges) instead of the curated list.
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
     },
     /// Print the module's vpnrecon_info (version, rules, data provenance, config).
     Info {
@@ -204,7 +208,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             respond::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lookup { ips } => run_lookup(&ips),
+        Command::Lookup { ips, config } => run_lookup(&ips, config.as_deref()),
         Command::Info { module } => {
             let (opts, _dir) = host_options(&module, Mode::Annotate)?;
             let mut host = vpnrecon_host::open(module.host, &opts)?;
@@ -303,11 +307,15 @@ fn run_replay(args: ReplayArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_lookup(ips: &[String]) -> Result<ExitCode> {
+fn run_lookup(ips: &[String], config: Option<&std::path::Path>) -> Result<ExitCode> {
     let Some(table) = asn_data::baked() else {
         bail!(
             "this build has no baked ASN table (asn_data/data/asn_table.bin is empty or invalid)"
         );
+    };
+    let config = match config {
+        Some(path) => Some(asn_cmd::config_or_defaults(Some(path))?),
+        None => None,
     };
     let curated = asn_data::curated::list();
     let mut failed = false;
@@ -317,23 +325,44 @@ fn run_lookup(ips: &[String]) -> Result<ExitCode> {
             failed = true;
             continue;
         };
-        match table.lookup(ip) {
-            Some(asn) => {
-                let listed = curated.iter().find(|c| c.asn == asn.number);
-                let category = listed.map_or("not on the VPN list".to_string(), |c| {
+        let asn = table.lookup(ip);
+        let membership = match &config {
+            // The module's decision: a local range first, then the configured list.
+            Some(config) => match config.vpn_source(ip, asn.as_ref().map(|a| a.number)) {
+                Some(vpnrecon_filter::config::VpnSource::Range(r)) => format!(
+                    "local VPN range {} ({}): {}",
+                    r.net,
+                    r.label,
+                    vpnrecon_filter::config::LOCAL_CATEGORY
+                ),
+                Some(vpnrecon_filter::config::VpnSource::Asn(a)) => {
+                    format!("VPN list: {}", a.category)
+                }
+                None => "not on the VPN list".to_owned(),
+            },
+            None => asn
+                .as_ref()
+                .and_then(|asn| curated.iter().find(|c| c.asn == asn.number))
+                .map_or("not on the VPN list".to_string(), |c| {
                     format!(
                         "VPN list: {}{}",
                         c.category.as_str(),
                         if c.enabled { "" } else { " (disabled)" }
                     )
-                });
+                }),
+        };
+        match asn {
+            Some(asn) => {
                 let range = table
                     .range_containing(ip)
                     .map_or_else(|| "-".to_owned(), |r| r.to_string());
                 println!(
-                    "{text}\tAS{}\t{}\t{category}\trange {range}",
+                    "{text}\tAS{}\t{}\t{membership}\trange {range}",
                     asn.number, asn.organisation
                 );
+            }
+            None if membership.starts_with("local") => {
+                println!("{text}\t-\tno ASN in the table\t{membership}")
             }
             None => println!("{text}\t-\tno ASN (unrouted, private or not in the table)"),
         }

@@ -111,6 +111,15 @@ pub fn asn_numbers(config: &Config) -> Vec<u32> {
     config.vpn_asns.iter().map(|a| a.asn).collect()
 }
 
+/// The local VPN ranges (`add_vpn_cidrs`) as CIDR text, most specific first.
+pub fn local_ranges(config: &Config) -> Vec<String> {
+    config
+        .vpn_ranges
+        .iter()
+        .map(|r| r.net.to_string())
+        .collect()
+}
+
 pub fn glob_texts(globs: &[Glob]) -> Vec<String> {
     globs.iter().map(|g| g.as_str().to_owned()).collect()
 }

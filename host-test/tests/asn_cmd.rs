@@ -123,6 +123,50 @@ fn lookup_prints_the_range_that_holds_the_address() {
 }
 
 #[test]
+fn lookup_with_a_configuration_names_local_vpn_ranges() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = dir.path().join("vpnrecon.toml");
+    std::fs::write(
+        &config,
+        r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", label = "ACME exits" }, { cidr = "10.0.0.0/8", label = "lab" }]"#,
+    )
+    .expect("write");
+    let path = config.to_str().expect("utf-8 path");
+    let (stdout, stderr, ok) = vpnrecon(&[
+        "lookup",
+        "--config",
+        path,
+        "8.8.8.8",
+        "10.0.0.1",
+        "9.9.9.9",
+        "146.70.117.42",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    assert!(
+        lines[0].contains("AS15169")
+            && lines[0].contains("local VPN range 8.8.8.0/24 (ACME exits): local"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("no ASN in the table") && lines[1].contains("10.0.0.0/8 (lab)"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].contains("not on the VPN list"), "{}", lines[2]);
+    assert!(
+        lines[3].contains("AS9009") && lines[3].contains("VPN list: vpn-hosting"),
+        "{}",
+        lines[3]
+    );
+    // Without the file the curated list decides: 8.8.8.8 is on no list.
+    let (stdout, _, _) = vpnrecon(&["lookup", "8.8.8.8"]);
+    assert!(stdout.contains("not on the VPN list"), "{stdout}");
+}
+
+#[test]
 fn unknown_as_and_bad_number_say_what_to_do() {
     let (_, stderr, ok) = vpnrecon(&["asn", "show", "AS4294967000"]);
     assert!(!ok);

@@ -116,6 +116,15 @@ fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
 
 /// (action, provider) → [all, listed vpn, listed hosting, elsewhere].
 fn independent_tallies(files: &[PathBuf]) -> BTreeMap<(String, String), [Tally; 4]> {
+    tallies_with_local_ranges(files, &|_| false)
+}
+
+/// [`independent_tallies`] where the addresses `local` accepts count as VPN sources
+/// (category local) whatever their ASN, as `add_vpn_cidrs` says.
+fn tallies_with_local_ranges(
+    files: &[PathBuf],
+    local: &dyn Fn(std::net::IpAddr) -> bool,
+) -> BTreeMap<(String, String), [Tally; 4]> {
     let table = asn_data::baked().expect("table");
     let enabled: BTreeMap<u32, String> = asn_data::curated::list()
         .into_iter()
@@ -146,11 +155,11 @@ fn independent_tallies(files: &[PathBuf]) -> BTreeMap<(String, String), [Tally; 
                 .or_else(|| str_at(&e, &["recipientAccountId"]))
                 .unwrap_or("");
             let identity = user.map(|u| format!("{account}/{u}"));
-            let asn = str_at(&e, &["sourceIPAddress"])
-                .and_then(|s| s.parse().ok())
-                .and_then(|ip| table.lookup(ip))
-                .map(|a| a.number);
+            let ip: Option<std::net::IpAddr> =
+                str_at(&e, &["sourceIPAddress"]).and_then(|s| s.parse().ok());
+            let asn = ip.and_then(|ip| table.lookup(ip)).map(|a| a.number);
             let bucket = match asn.and_then(|a| enabled.get(&a)).map(String::as_str) {
+                _ if ip.is_some_and(local) => 1,
                 Some("hosting") => 2,
                 Some(_) => 1,
                 None => 3,
@@ -236,6 +245,50 @@ fn action_tallies_match_an_independent_reading() {
     assert_eq!(got_never, never_sorted);
     let events: usize = sample_files().iter().map(|f| events_of(f).len()).sum();
     assert_eq!(report.input.events, events as u64);
+}
+
+/// A local VPN range (`add_vpn_cidrs`) moves exactly the calls from its addresses
+/// into the VPN split, and the listed-ASN section stays the list's.
+#[test]
+fn local_vpn_ranges_count_as_vpn_sources() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = dir.path().join("vpnrecon.toml");
+    std::fs::write(
+        &config,
+        r#"add_vpn_cidrs = [
+    { cidr = "84.150.23.0/24", label = "exits" },
+    { cidr = "2601:c0::/32", label = "IPv6 exits" },
+]
+"#,
+    )
+    .expect("write");
+    let report: Report = baseline(&inputs(), Some(&config), false).expect("baseline");
+    // The two ranges written out by hand.
+    let local = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => v4.octets()[..3] == [84, 150, 23],
+        std::net::IpAddr::V6(v6) => v6.segments()[..2] == [0x2601, 0x00c0],
+    };
+    let want = tallies_with_local_ranges(&sample_files(), &local);
+    let plain = independent_tallies(&sample_files());
+    let mut moved = 0;
+    for a in &report.actions {
+        let key = (a.action.clone(), a.provider.clone());
+        let w = &want[&key];
+        let ctx = format!("{} {}", a.action, a.provider);
+        assert_eq!(a.by_category.vpn.calls, w[1].calls, "{ctx}");
+        assert_eq!(a.by_category.vpn.identities, w[1].identities.len(), "{ctx}");
+        assert_eq!(a.by_category.elsewhere.calls, w[3].calls, "{ctx}");
+        moved += w[1].calls - plain[&key][1].calls;
+    }
+    assert!(moved > 0, "the fixtures call from the ranges");
+    // The range's own AS is on no list, so it stays out of the listed-ASN section.
+    let table = asn_data::baked().expect("table");
+    let asn = table
+        .lookup("84.150.23.7".parse().expect("address"))
+        .expect("routed")
+        .number;
+    assert!(asn_data::curated::list().iter().all(|c| c.asn != asn));
+    assert!(report.listed_asns_seen.iter().all(|l| l.asn != asn));
 }
 
 /// Alert counts per rule from an `.expect` file (lines `N A …`, `N B …`, `N - …`).

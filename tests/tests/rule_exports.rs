@@ -32,7 +32,12 @@ remove_actions = ["LookupEvents"]
 remove_providers = ["bedrock"]
 allow_principals = ["arn:aws:iam::111122223333:user/pentest-*"]
 allow_accounts = ["777788889999"]
-allow_cidrs = ["146.70.117.0/24"]
+allow_cidrs = ["146.70.117.0/24", "73.158.40.12"]
+add_vpn_cidrs = [
+    { cidr = "84.150.23.0/24", label = "local intelligence: a VPN exit range" },
+    { cidr = "2601:c0::/32", label = "local intelligence: IPv6 exits" },
+    { cidr = "73.158.0.0/16", label = "overlaps allow_cidrs, which wins" },
+]
 add_workload_role_patterns = ["*-batch-*"]
 add_excluded_principal_substrings = ["break-glass"]
 "#;
@@ -185,6 +190,8 @@ struct Counts {
     events: usize,
     rule_a: usize,
     rule_b: usize,
+    /// Candidates that are VPN sources by a local range (`add_vpn_cidrs`) alone.
+    local: usize,
 }
 
 /// Exports the Sigma rules for `config_text` and writes the rows and the module's
@@ -215,6 +222,7 @@ fn prepare(dir: &Path, config_text: Option<&str>) -> Counts {
         expected.insert(rule.id(), Vec::new());
     }
     let events = fixture_events();
+    let mut local = 0;
     for (id, record_text) in &events {
         let event: Value = serde_json::from_str(record_text).expect("event JSON");
         let mut raw = Map::new();
@@ -222,12 +230,24 @@ fn prepare(dir: &Path, config_text: Option<&str>) -> Counts {
         rows.push(json!({"id": id, "cloudtrail": raw, "ecs": ecs_fields(&event)}));
         if let Some(rule) = candidate_rule(&evaluator, record_text) {
             expected.get_mut(rule.id()).expect("rule").push(id.clone());
+            let source = event["sourceIPAddress"].as_str().unwrap_or_default();
+            if ["84.150.23.", "2601:c0:"]
+                .iter()
+                .any(|p| source.starts_with(p))
+            {
+                local += 1;
+            }
+            assert_ne!(
+                source, "73.158.40.12",
+                "{id}: allow_cidrs wins over add_vpn_cidrs"
+            );
         }
     }
     let counts = Counts {
         events: events.len(),
         rule_a: expected[Rule::DiscoveryNewIdentity.id()].len(),
         rule_b: expected[Rule::Workload.id()].len(),
+        local,
     };
     std::fs::write(dir.join("rows.json"), Value::Array(rows).to_string()).expect("rows");
     std::fs::write(dir.join("expected.json"), json!(expected).to_string()).expect("expected");
@@ -249,6 +269,14 @@ fn sigma_rules_select_exactly_the_module_candidates() {
         // The fixtures hold candidates of both rules in both configurations, so a
         // rule matching nothing could not pass.
         assert!(counts.rule_a > 0 && counts.rule_b > 0, "{name}");
+        // The tuned ranges hold candidates the ASN list alone does not (Deutsche
+        // Telekom and Comcast addresses are on no VPN list).
+        assert_eq!(
+            counts.local > 0,
+            config_text.is_some(),
+            "{name}: {}",
+            counts.local
+        );
         python::run(&python, "tests/sigma/check_sigma.py", &[dir.path()]);
     }
 }
@@ -304,7 +332,11 @@ fn elastic_rules_have_the_detection_rules_layout() {
     let config = dir.path().join("vpnrecon.toml");
     std::fs::write(
         &config,
-        "window = \"36h\"\nadd_actions = [\"GetBucketAcl\"]\n",
+        concat!(
+            "window = \"36h\"\nadd_actions = [\"GetBucketAcl\"]\n",
+            "allow_cidrs = [\"73.158.40.12\"]\n",
+            "add_vpn_cidrs = [{ cidr = \"84.150.23.0/24\", label = \"local exits\" }]\n",
+        ),
     )
     .expect("write");
     export_elastic::run(&export_elastic::Args {
@@ -341,6 +373,9 @@ fn elastic_rules_have_the_detection_rules_layout() {
         "9009",
         "user.name:*",
         "aws.cloudtrail.user_identity.arn:?*",
+        // Local VPN ranges beside the ASN list; allow_cidrs still excludes.
+        " OR source.ip:84.150.23.0\\/24",
+        "NOT source.ip:73.158.40.12",
     ] {
         assert!(query.contains(needle), "{needle} missing from {query}");
     }

@@ -281,9 +281,17 @@ impl Ctx<'_> {
             }
             let (key, _, _) = at.unwrap_or_default();
             let (what, fields, all) = if key == "add_vpn_cidrs" {
-                ("a VPN range", &RANGE_FIELDS[..], "fields are cidr and label")
+                (
+                    "a VPN range",
+                    &RANGE_FIELDS[..],
+                    "fields are cidr and label",
+                )
             } else {
-                ("an ASN entry", &ASN_FIELDS[..], "fields are asn, category and name")
+                (
+                    "an ASN entry",
+                    &ASN_FIELDS[..],
+                    "fields are asn, category and name",
+                )
             };
             return self.error(
                 span,

@@ -288,9 +288,7 @@ impl Evaluator {
             match source {
                 Some(VpnSource::Range(r)) => format!(
                     "{ip} is in the local VPN range {} ({}) of add_vpn_cidrs (category {})",
-                    r.net,
-                    r.label,
-                    LOCAL_CATEGORY
+                    r.net, r.label, LOCAL_CATEGORY
                 ),
                 Some(VpnSource::Asn(a)) => {
                     format!("AS{number} is on the VPN list (category {})", a.category)

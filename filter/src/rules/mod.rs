@@ -723,7 +723,9 @@ allow_cidrs = ["8.8.8.128/25"]
             let c = tuned.screen(&event("8.8.4.4"), time).expect("candidate");
             assert_eq!(c.range.map(|r| r.label), Some("wide feed".to_owned()));
             // IPv4-mapped IPv6 is the IPv4 address.
-            let c = tuned.screen(&event("::ffff:8.8.8.8"), time).expect("candidate");
+            let c = tuned
+                .screen(&event("::ffff:8.8.8.8"), time)
+                .expect("candidate");
             assert_eq!(c.category, "local");
             // allow_cidrs wins.
             assert_eq!(
@@ -738,8 +740,13 @@ allow_cidrs = ["8.8.8.128/25"]
             let c = tuned.screen(&event("10.1.2.3"), time).expect("candidate");
             assert_eq!((c.asn, c.organisation.as_str()), (0, "lab VPN"));
             // A listed ASN outside every range keeps its own category (asn_data/vpn_asns.toml).
-            let c = tuned.screen(&event("146.70.117.42"), time).expect("candidate");
-            assert_eq!((c.asn, c.category.as_str(), c.range), (9009, "vpn-hosting", None));
+            let c = tuned
+                .screen(&event("146.70.117.42"), time)
+                .expect("candidate");
+            assert_eq!(
+                (c.asn, c.category.as_str(), c.range),
+                (9009, "vpn-hosting", None)
+            );
         }
 
         #[test]
@@ -753,11 +760,17 @@ allow_cidrs = ["8.8.8.128/25"]
             }
             let mut counters = crate::Counters::default();
             let d = tuned
-                .evaluate(None, &event("8.8.8.8"), RecordTime::default(), &mut counters)
+                .evaluate(
+                    None,
+                    &event("8.8.8.8"),
+                    RecordTime::default(),
+                    &mut counters,
+                )
                 .expect("rule A fires");
             assert_eq!(d.identity_key, "111122223333/alice/AS15169");
             assert!(
-                d.reason.ends_with("; source in local VPN range 8.8.8.0/24 (ACME VPN exits)"),
+                d.reason
+                    .ends_with("; source in local VPN range 8.8.8.0/24 (ACME VPN exits)"),
                 "{}",
                 d.reason
             );
@@ -772,9 +785,15 @@ allow_cidrs = ["8.8.8.128/25"]
                     .unwrap_or_default()
             };
             let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24" }]"#);
-            assert!(e.contains("line 1") && e.contains("VPN range without \"label\""), "{e}");
+            assert!(
+                e.contains("line 1") && e.contains("VPN range without \"label\""),
+                "{e}"
+            );
             let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/33", label = "x" }]"#);
-            assert!(e.contains("expected a CIDR") && e.contains("8.8.8.0/33"), "{e}");
+            assert!(
+                e.contains("expected a CIDR") && e.contains("8.8.8.0/33"),
+                "{e}"
+            );
             let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", lable = "x" }]"#);
             assert!(e.contains("did you mean \"label\""), "{e}");
             let e = error(r#"add_vpn_cidrs = [{ cidr = "8.8.8.0/24", label = " " }]"#);
