@@ -7,7 +7,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{json, Map, Value};
 use vpnrecon_filter::config::{DEFAULT_ACTIONS, DEFAULT_PROVIDERS};
 
-const ADDRESSES: [&str; 12] = [
+const ADDRESSES: [&str; 13] = [
     "2.56.16.10",    // AS9009 M247 (VPN hosting)
     "146.70.117.42", // AS9009 M247
     "8.8.8.8",       // not a VPN; in the prefilter target's local VPN range
