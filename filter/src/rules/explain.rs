@@ -6,7 +6,7 @@
 //! the state keys come from the rules' own `state_key` functions; the test suite
 //! compares every verdict with what [`Evaluator::evaluate`] then does.
 
-use super::{discovery, workload, Evaluator, Rule, TimeSource};
+use super::{discovery, workload, Evaluator, NotCandidate, Rule, TimeSource};
 use crate::config::{VpnSource, LOCAL_CATEGORY};
 use crate::event::{parse_event_time, session_name, Event};
 use crate::output::{format_duration, format_time};
@@ -97,7 +97,23 @@ impl Evaluator {
             verdict: String::new(),
             config_error: self.config_error().map(|e| e.describe()),
         };
-        x.candidate = self.candidate_conditions(event, record_time, &mut x);
+        let walked = self.candidate_conditions(event, record_time, &mut x);
+        // The verdict is the rules' own (`screen`); the walk above only puts each
+        // condition in words. Were they ever to disagree, say so rather than explain
+        // a verdict the module does not reach.
+        let screened = self.screen(event, record_time).err();
+        let walked_failure = x.conditions.iter().find(|c| !c.passed).map(|c| c.name);
+        x.candidate = screened.is_none();
+        if walked != x.candidate || walked_failure != screened.map(NotCandidate::condition) {
+            x.conditions.push(Condition {
+                name: "verdict",
+                passed: x.candidate,
+                detail: match screened {
+                    Some(why) => format!("the rules decide: not a candidate, {}", why.describe()),
+                    None => "the rules decide: a candidate".to_owned(),
+                },
+            });
+        }
         if !x.candidate {
             let failed = x
                 .conditions

@@ -139,6 +139,21 @@ pub enum NotCandidate {
 }
 
 impl NotCandidate {
+    /// The name of the condition it fails, as `vpnrecon explain` lists conditions.
+    pub fn condition(self) -> &'static str {
+        match self {
+            NotCandidate::NoProvider | NotCandidate::ProviderNotListed => "provider",
+            NotCandidate::NoAction | NotCandidate::ActionNotListed => "action",
+            NotCandidate::NoSourceIp | NotCandidate::SourceNotAnIp => "source_ip",
+            NotCandidate::NoAsn => "source_asn",
+            NotCandidate::AsnNotListed(_) => "vpn_list",
+            NotCandidate::NoPrincipal => "principal",
+            NotCandidate::ExcludedPrincipal => "exclusions",
+            NotCandidate::AwsService => "identity_type",
+            NotCandidate::Allowlisted => "allowlists",
+        }
+    }
+
     /// One sentence for an analyst.
     pub fn describe(self) -> String {
         match self {
