@@ -309,6 +309,13 @@ fn show(
         extent.add(range);
     }
     let (v4, v6): (Vec<&AsnRange>, Vec<&AsnRange>) = ranges.iter().partition(|r| r.first.is_ipv4());
+    // Local VPN ranges (`add_vpn_cidrs`) that start inside this AS: its addresses
+    // there count as VPN sources whatever the list says of the AS.
+    let local: Vec<&vpnrecon_filter::config::VpnRange> = config
+        .vpn_ranges
+        .iter()
+        .filter(|r| table.lookup(r.net.network()).map(|a| a.number) == Some(number))
+        .collect();
     let limit = if all { usize::MAX } else { RANGES_SHOWN };
     if as_json {
         let listed = |family: &[&AsnRange]| -> Vec<Value> {
@@ -326,6 +333,10 @@ fn show(
             "ipv6": listed(&v6),
             "complete": all || (v4.len() <= RANGES_SHOWN && v6.len() <= RANGES_SHOWN),
             "list": listing.to_json(),
+            "local_ranges": local
+                .iter()
+                .map(|r| json!({"cidr": r.net.to_string(), "label": r.label}))
+                .collect::<Vec<_>>(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         return Ok(());
@@ -341,6 +352,16 @@ fn show(
             c.note
         )?;
         writeln!(out, "  reference: {}", c.reference)?;
+    }
+    if !local.is_empty() {
+        writeln!(
+            out,
+            "local VPN ranges (add_vpn_cidrs) in this AS: {}",
+            local.len()
+        )?;
+        for r in &local {
+            writeln!(out, "  {} ({})", r.net, r.label)?;
+        }
     }
     for (family, list) in [("IPv4", &v4), ("IPv6", &v6)] {
         writeln!(out, "{family} ranges: {}", list.len())?;

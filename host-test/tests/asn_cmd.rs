@@ -161,6 +161,14 @@ fn lookup_with_a_configuration_names_local_vpn_ranges() {
         "{}",
         lines[3]
     );
+    // `asn show` names the ranges inside the AS.
+    let (stdout, stderr, ok) = vpnrecon(&["asn", "show", "--config", path, "AS15169"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout
+            .contains("local VPN ranges (add_vpn_cidrs) in this AS: 1\n  8.8.8.0/24 (ACME exits)"),
+        "{stdout}"
+    );
     // Without the file the curated list decides: 8.8.8.8 is on no list.
     let (stdout, _, _) = vpnrecon(&["lookup", "8.8.8.8"]);
     assert!(stdout.contains("not on the VPN list"), "{stdout}");
