@@ -1,7 +1,7 @@
 //! Native backend: the filter crate linked into this process. Same engine, no wasm:
 //! the reference for differential tests and the ceiling for speed.
 
-use crate::host::{Backend, CallError, CallOutcome, FilterHost, HostOptions, Mode, RecordTime};
+use crate::host::{Backend, CallError, CallOutcome, FilterHost, HostOptions, RecordTime};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use vpnrecon_filter as filter;
@@ -43,11 +43,7 @@ impl NativeHost {
         Ok(NativeHost {
             engine: engine_for(opts.dir.as_deref()),
             dir: opts.dir.clone(),
-            mode: match opts.mode {
-                Mode::Annotate => filter::Mode::Annotate,
-                Mode::Alerts => filter::Mode::Alerts,
-                Mode::Findings => filter::Mode::Findings,
-            },
+            mode: opts.mode,
             instantiations: 1,
         })
     }
@@ -66,10 +62,6 @@ impl FilterHost for NativeHost {
         out: &mut Vec<u8>,
     ) -> Result<CallOutcome, CallError> {
         out.clear();
-        let time = filter::RecordTime {
-            sec: time.sec,
-            nsec: time.nsec,
-        };
         let mut rewritten = Vec::new();
         let verdict = self.engine.process(record, time, self.mode, &mut rewritten);
         // The module returns a C string: whatever it hands back ends at the first NUL,
