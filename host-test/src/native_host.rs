@@ -22,6 +22,19 @@ fn engine_for(dir: Option<&Path>) -> filter::Engine {
     if !state_dir.is_empty() && !state_dir.starts_with('/') {
         loaded.config.state_dir = dir.join(state_dir).to_string_lossy().into_owned();
     }
+    // The module finds the file in `.` and names it so (in `config_error` and in
+    // `vpnrecon_info`): name it the same way, so both backends write the same bytes.
+    let in_module = filter::config::in_dir(".", filter::config::FILE_NAME);
+    if let filter::config::Source::File(path) = &mut loaded.source {
+        if *path == file {
+            path.clone_from(&in_module);
+        }
+    }
+    if let Some(error) = &mut loaded.error {
+        if error.file == file {
+            error.file = in_module;
+        }
+    }
     filter::Engine::with_config(loaded)
 }
 
