@@ -264,6 +264,9 @@ mod tests {
             assert_eq!(mode.entry_point(), format!("vpnrecon_{}", mode.name()));
         }
         let err = "alert".parse::<Mode>().unwrap_err();
-        assert_eq!(err, "unknown mode `alert`: use annotate, alerts or findings");
+        assert_eq!(
+            err,
+            "unknown mode `alert`: use annotate, alerts or findings"
+        );
     }
 }

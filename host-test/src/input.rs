@@ -339,10 +339,7 @@ fn time_text(value: &[u8]) -> Option<Result<RecordTime, String>> {
     })
 }
 
-fn event_time_of(
-    doc: &[u8],
-    members: &[compact::Member],
-) -> Option<Result<RecordTime, String>> {
+fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<Result<RecordTime, String>> {
     if let Some(value) = compact::member(doc, members, b"\"eventTime\"") {
         return time_text(value);
     }

@@ -5,8 +5,8 @@
 //! as the tests compare it.
 
 use std::path::Path;
-use vpnrecon_host::{CallOutcome, RecordTime, DEFAULT_TAG};
 pub use vpnrecon_host::{Backend, FilterHost, HostOptions, Mode};
+use vpnrecon_host::{CallOutcome, RecordTime, DEFAULT_TAG};
 
 /// The record time every test passes.
 pub fn record_time() -> RecordTime {

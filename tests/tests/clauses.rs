@@ -35,7 +35,10 @@ fn every_clause_case_gives_the_hand_derived_detections() {
 #[test]
 fn attack_chain_gives_the_hand_derived_detections() {
     let case = fixtures::attack_chain();
-    report(annotate_case(&mut Host::native(Mode::Annotate, None), &case));
+    report(annotate_case(
+        &mut Host::native(Mode::Annotate, None),
+        &case,
+    ));
 }
 
 #[test]
@@ -59,7 +62,8 @@ fn alerts_mode_passes_exactly_the_detected_records() {
 fn benign_noise_never_fires() {
     let records = fixtures::benign();
     assert!(records.len() >= 400);
-    let found = vpnrecon_e2e::hosts::annotate_all(&mut Host::native(Mode::Annotate, None), &records)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let found =
+        vpnrecon_e2e::hosts::annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(found.is_empty(), "benign events fired: {:#?}", found);
 }

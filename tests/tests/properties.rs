@@ -36,7 +36,8 @@ fn all_records() -> Vec<String> {
 #[test]
 fn annotate_changes_nothing_but_the_spliced_detection() {
     let records = all_records();
-    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+        .unwrap_or_else(|e| panic!("{e}"));
     // The property must be exercised on both sides.
     assert!(!found.is_empty(), "no record fired at all");
     assert!(
@@ -96,13 +97,9 @@ fn records_that_are_not_cloudtrail_objects_pass_untouched() {
         Host::native(Mode::Alerts, None),
     );
     for (n, record) in odd.iter().enumerate() {
-        let out = annotate
-            .call(record)
-            .unwrap_or_else(|e| panic!("{n}: {e}"));
+        let out = annotate.call(record).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert_eq!(&out, record, "odd record {n} changed");
-        let out = alerts
-            .call(record)
-            .unwrap_or_else(|e| panic!("{n}: {e}"));
+        let out = alerts.call(record).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert!(out.is_empty(), "odd record {n} passed alerts mode");
     }
 }
