@@ -95,8 +95,9 @@ impl Summary {
         if self.invalid_times > 0 {
             let _ = writeln!(
                 s,
-                "  {} records with an eventTime that is not a valid time, stamped with the previous record's time; first: {}",
+                "  {} record{} with an eventTime that is not a valid time, stamped with the previous record's time; first: {}",
                 self.invalid_times,
+                if self.invalid_times == 1 { "" } else { "s" },
                 self.first_invalid_time.as_deref().unwrap_or("?")
             );
         }

@@ -287,7 +287,7 @@ fn an_impossible_date_is_refused_with_a_clear_message() {
             "{\"eventTime\":\"1970-01-01T00:01:00Z\",\"eventName\":\"ListUsers\"}\n",
         ),
     );
-    let (got, stats) = records(&[file.clone()], false);
+    let (got, stats) = records(std::slice::from_ref(&file), false);
     let times: Vec<_> = got.iter().map(|(_, t)| *t).collect();
     assert_eq!(times, [None, Some(RecordTime { sec: 60, nsec: 0 })]);
     assert_eq!(stats.invalid_times, 1);
