@@ -149,7 +149,7 @@ fn every_backend_names_an_invalid_configuration_alike() {
         let mut replay_opts = ReplayOptions::new(backend, opts);
         replay_opts.progress = false;
         let mut out = Vec::new();
-        replay(&[input.clone()], &replay_opts, &mut out).expect("replay");
+        replay(std::slice::from_ref(&input), &replay_opts, &mut out).expect("replay");
         let out = String::from_utf8(out).expect("utf-8");
         assert!(
             out.contains("config error in vpnrecon.toml line 1"),
