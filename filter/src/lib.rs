@@ -30,12 +30,14 @@ pub mod record;
 pub mod rules;
 pub mod scan;
 pub mod state;
-pub mod time;
+/// Event times and how detections write them: the `vpnrecon-time` crate, shared with
+/// the host and the ASN table builder.
+pub use vpnrecon_time as time;
 
 use rules::{Detection, Evaluator};
 
 /// Which entry point the host called.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Every record passes; detections are added to the record.
     Annotate,
@@ -44,6 +46,45 @@ pub enum Mode {
     /// A record with a detection is replaced by an OCSF Detection Finding; all
     /// others are dropped.
     Findings,
+}
+
+impl Mode {
+    /// Every mode.
+    pub const ALL: [Mode; 3] = [Mode::Annotate, Mode::Alerts, Mode::Findings];
+
+    /// The name users write (`vpnrecon replay --mode alerts`); [`str::parse`] reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Annotate => "annotate",
+            Mode::Alerts => "alerts",
+            Mode::Findings => "findings",
+        }
+    }
+
+    /// The module's export for this mode (Fluent Bit's `Function_Name`, defined in `abi.rs`).
+    pub fn entry_point(self) -> &'static str {
+        match self {
+            Mode::Annotate => "vpnrecon_annotate",
+            Mode::Alerts => "vpnrecon_alerts",
+            Mode::Findings => "vpnrecon_findings",
+        }
+    }
+}
+
+impl core::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Mode, String> {
+        Mode::ALL
+            .into_iter()
+            .find(|mode| mode.name() == s)
+            .ok_or_else(|| format!("unknown mode `{s}`: use annotate, alerts or findings"))
+    }
+}
+
+impl core::fmt::Display for Mode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// The record time Fluent Bit passes with each record; used when `eventTime` is
@@ -208,5 +249,24 @@ impl Engine {
 impl Default for Engine {
     fn default() -> Self {
         Engine::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Mode;
+
+    #[test]
+    fn modes_read_the_names_they_write() {
+        for mode in Mode::ALL {
+            assert_eq!(mode.name().parse::<Mode>(), Ok(mode));
+            assert_eq!(mode.to_string(), mode.name());
+            assert_eq!(mode.entry_point(), format!("vpnrecon_{}", mode.name()));
+        }
+        let err = "alert".parse::<Mode>().unwrap_err();
+        assert_eq!(
+            err,
+            "unknown mode `alert`: use annotate, alerts or findings"
+        );
     }
 }

@@ -739,10 +739,7 @@ pub fn baseline(paths: &[PathBuf], config: Option<&Path>, progress: bool) -> Res
         let bytes_before = stats.bytes_read;
         input::read_records(source, false, &mut stats, &mut |record, time| {
             if let Some(t) = time {
-                last_time = RecordTime {
-                    sec: t.sec,
-                    nsec: t.nsec,
-                };
+                last_time = t;
             }
             tallies.add_record(record, last_time);
             if progress && last_progress.elapsed() >= PROGRESS_EVERY {

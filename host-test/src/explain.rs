@@ -88,10 +88,7 @@ pub fn explain_path(
         input::read_records(&source, true, &mut stats, &mut |record, time| {
             record_number += 1;
             if let Some(t) = time {
-                last_time = RecordTime {
-                    sec: t.sec,
-                    nsec: t.nsec,
-                };
+                last_time = t;
             }
             let mut events = Vec::new();
             let shape = visit_events(record, &mut |slot| {

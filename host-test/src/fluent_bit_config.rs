@@ -56,7 +56,10 @@ pub enum InputShape {
     Any,
 }
 
-/// Which export of the module the wasm filter calls.
+/// Which export of the module the wasm filter calls: the two [`Mode`]s this
+/// generator writes sections for.
+///
+/// [`Mode`]: crate::Mode
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Function {
     /// `vpnrecon_annotate`: every record passes, detections added.
@@ -66,11 +69,15 @@ pub enum Function {
 }
 
 impl Function {
-    pub fn export_name(self) -> &'static str {
+    pub fn mode(self) -> crate::Mode {
         match self {
-            Function::Annotate => "vpnrecon_annotate",
-            Function::Alerts => "vpnrecon_alerts",
+            Function::Annotate => crate::Mode::Annotate,
+            Function::Alerts => crate::Mode::Alerts,
         }
+    }
+
+    pub fn export_name(self) -> &'static str {
+        self.mode().entry_point()
     }
 }
 

@@ -62,47 +62,10 @@ impl fmt::Display for Backend {
     }
 }
 
-/// Which entry point is called (Fluent Bit's `Function_Name`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// `vpnrecon_annotate`: every record passes, detections are added.
-    Annotate,
-    /// `vpnrecon_alerts`: only records with a detection pass.
-    Alerts,
-    /// `vpnrecon_findings`: an OCSF Detection Finding for each record that fires.
-    Findings,
-}
-
-impl Mode {
-    pub fn entry_point(self) -> &'static str {
-        match self {
-            Mode::Annotate => "vpnrecon_annotate",
-            Mode::Alerts => "vpnrecon_alerts",
-            Mode::Findings => "vpnrecon_findings",
-        }
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "annotate" => Ok(Mode::Annotate),
-            "alerts" => Ok(Mode::Alerts),
-            "findings" => Ok(Mode::Findings),
-            other => Err(format!(
-                "unknown mode `{other}`: use annotate, alerts or findings"
-            )),
-        }
-    }
-}
-
-/// The record time Fluent Bit passes: seconds and nanoseconds, each as `u32`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RecordTime {
-    pub sec: u32,
-    pub nsec: u32,
-}
+/// Which entry point is called (Fluent Bit's `Function_Name`), and the record time
+/// handed to it: the filter crate's own types, so that the host, the native backend
+/// and the module mean the same by them.
+pub use vpnrecon_filter::{Mode, RecordTime};
 
 /// How to load and run the module.
 #[derive(Clone, Debug)]
@@ -228,6 +191,12 @@ pub trait FilterHost {
 
     /// How many instances were made so far (first one included).
     fn instantiations(&self) -> u64;
+
+    /// The size of the instance's linear memory in 64 KiB pages (`None` natively):
+    /// how the memory tests see whether the module keeps growing.
+    fn memory_pages(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Opens a host for `backend`, applying `reinstantiate_every`.
@@ -305,5 +274,9 @@ impl FilterHost for Rotating {
 
     fn instantiations(&self) -> u64 {
         self.inner.instantiations()
+    }
+
+    fn memory_pages(&self) -> Option<u64> {
+        self.inner.memory_pages()
     }
 }

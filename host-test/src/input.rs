@@ -45,6 +45,11 @@ pub struct InputStats {
     pub files: u64,
     pub digests_skipped: u64,
     pub bytes_read: u64,
+    /// Records whose `eventTime` is not a valid time (`2026-02-31T00:00:00Z`): they
+    /// are handed over without a record time of their own.
+    pub invalid_times: u64,
+    /// Why the first of them was refused, and where it was.
+    pub first_invalid_time: Option<String>,
 }
 
 /// Expands `paths` into files in the order they will be read. Directories are walked
@@ -154,6 +159,23 @@ pub fn read_records(
     let mut reader = open(source)?;
     stats.files += 1;
     let mut splitter = Splitter::new(batch);
+    let result = split_records(source, &mut *reader, &mut splitter, stats, visit);
+    stats.invalid_times += splitter.invalid_times;
+    if let Some(first) = splitter.first_invalid {
+        stats
+            .first_invalid_time
+            .get_or_insert_with(|| format!("{}: {first}", source.display()));
+    }
+    result
+}
+
+fn split_records(
+    source: &Source,
+    reader: &mut dyn BufRead,
+    splitter: &mut Splitter,
+    stats: &mut InputStats,
+    visit: &mut Visit<'_>,
+) -> Result<()> {
     let mut line = Vec::new();
     let mut first = true;
     loop {
@@ -218,6 +240,9 @@ fn trim(bytes: &[u8]) -> &[u8] {
 struct Splitter {
     batch: bool,
     buf: Vec<u8>,
+    /// Records whose `eventTime` was refused, and the first reason.
+    invalid_times: u64,
+    first_invalid: Option<String>,
 }
 
 impl Splitter {
@@ -225,6 +250,21 @@ impl Splitter {
         Splitter {
             batch,
             buf: Vec::new(),
+            invalid_times: 0,
+            first_invalid: None,
+        }
+    }
+
+    /// The record time of an `eventTime` found (or not) in a record; a refused one
+    /// is counted and the record gets none.
+    fn stamp(&mut self, time: Option<Result<RecordTime, String>>) -> Option<RecordTime> {
+        match time? {
+            Ok(time) => Some(time),
+            Err(why) => {
+                self.invalid_times += 1;
+                self.first_invalid.get_or_insert(why);
+                None
+            }
         }
     }
 
@@ -266,7 +306,8 @@ impl Splitter {
                 let (array, ranges) = events;
                 for range in ranges {
                     let event = &array[range];
-                    visit(event, event_time(event))?;
+                    let time = self.stamp(event_time(event));
+                    visit(event, time)?;
                 }
                 return Ok(());
             }
@@ -278,22 +319,27 @@ impl Splitter {
         if compact::member(doc, &members, b"\"digestPublicKeyFingerprint\"").is_some() {
             return Ok(());
         }
-        visit(doc, event_time_of(doc, &members))
+        let time = self.stamp(event_time_of(doc, &members));
+        visit(doc, time)
     }
 }
 
 /// The record time a Fluent Bit parser with `Time_Key eventTime` gives: the event's
-/// own `eventTime` (the first event's for a `Records` batch).
-fn event_time(doc: &[u8]) -> Option<RecordTime> {
+/// own `eventTime` (the first event's for a `Records` batch). `None`: no `eventTime`
+/// string; `Some(Err)`: one that is not a valid time, and why.
+fn event_time(doc: &[u8]) -> Option<Result<RecordTime, String>> {
     time_text(compact::find_member(doc, b"\"eventTime\"")?)
 }
 
-fn time_text(value: &[u8]) -> Option<RecordTime> {
-    let text = std::str::from_utf8(value.strip_prefix(b"\"")?.strip_suffix(b"\"")?).ok()?;
-    parse_iso8601_utc(text)
+fn time_text(value: &[u8]) -> Option<Result<RecordTime, String>> {
+    let quoted = value.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    Some(match std::str::from_utf8(quoted) {
+        Ok(text) => parse_record_time(text),
+        Err(_) => Err("an eventTime that is not UTF-8".to_owned()),
+    })
 }
 
-fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<RecordTime> {
+fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<Result<RecordTime, String>> {
     if let Some(value) = compact::member(doc, members, b"\"eventTime\"") {
         return time_text(value);
     }
@@ -301,56 +347,18 @@ fn event_time_of(doc: &[u8], members: &[compact::Member]) -> Option<RecordTime> 
     let first = compact::array_elements(records)?.into_iter().next()?;
     event_time(records.get(first)?)
 }
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, as CloudTrail writes it.
-pub fn parse_iso8601_utc(text: &str) -> Option<RecordTime> {
-    let b = text.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        std::str::from_utf8(b.get(range)?).ok()?.parse().ok()
-    };
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || !matches!(b.get(10), Some(b'T' | b' '))
-    {
-        return None;
-    }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut nsec = 0u32;
-    let mut rest = b.get(19..)?;
-    if rest.first() == Some(&b'.') {
-        let digits: Vec<u8> = rest[1..]
-            .iter()
-            .copied()
-            .take_while(u8::is_ascii_digit)
-            .collect();
-        for (i, d) in digits.iter().take(9).enumerate() {
-            nsec += u32::from(d - b'0') * 10u32.pow(8 - i as u32);
-        }
-        rest = &rest[1 + digits.len()..];
-    }
-    if rest != b"Z" && rest != b"+00:00" {
-        return None;
-    }
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(RecordTime {
-        sec: u32::try_from(secs).ok()?,
-        nsec,
+/// The record time of an `eventTime` text, read by the same parser as the filter's
+/// event times ([`vpnrecon_time::parse`]): CloudTrail's `YYYY-MM-DDTHH:MM:SSZ`, with
+/// an optional fraction (nanoseconds) and UTC offset, or Unix seconds. An impossible
+/// date (`2026-02-31`), or a time before 1970 or after 2106 (which Fluent Bit's
+/// record time cannot hold), is an error that says why.
+pub fn parse_record_time(text: &str) -> Result<RecordTime, String> {
+    let time = vpnrecon_time::parse(text).map_err(|e| format!("eventTime `{text}`: {e}"))?;
+    let sec = u32::try_from(time.secs).map_err(|_| {
+        format!("eventTime `{text}`: before 1970 or after 2106, outside a record time")
+    })?;
+    Ok(RecordTime {
+        sec,
+        nsec: time.nsec,
     })
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }

@@ -1,7 +1,7 @@
 //! Native backend: the filter crate linked into this process. Same engine, no wasm:
 //! the reference for differential tests and the ceiling for speed.
 
-use crate::host::{Backend, CallError, CallOutcome, FilterHost, HostOptions, Mode, RecordTime};
+use crate::host::{Backend, CallError, CallOutcome, FilterHost, HostOptions, RecordTime};
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 use vpnrecon_filter as filter;
@@ -21,6 +21,19 @@ fn engine_for(dir: Option<&Path>) -> filter::Engine {
     let state_dir = &loaded.config.state_dir;
     if !state_dir.is_empty() && !state_dir.starts_with('/') {
         loaded.config.state_dir = dir.join(state_dir).to_string_lossy().into_owned();
+    }
+    // The module finds the file in `.` and names it so (in `config_error` and in
+    // `vpnrecon_info`): name it the same way, so both backends write the same bytes.
+    let in_module = filter::config::in_dir(".", filter::config::FILE_NAME);
+    if let filter::config::Source::File(path) = &mut loaded.source {
+        if *path == file {
+            path.clone_from(&in_module);
+        }
+    }
+    if let Some(error) = &mut loaded.error {
+        if error.file == file {
+            error.file = in_module;
+        }
     }
     filter::Engine::with_config(loaded)
 }
@@ -43,11 +56,7 @@ impl NativeHost {
         Ok(NativeHost {
             engine: engine_for(opts.dir.as_deref()),
             dir: opts.dir.clone(),
-            mode: match opts.mode {
-                Mode::Annotate => filter::Mode::Annotate,
-                Mode::Alerts => filter::Mode::Alerts,
-                Mode::Findings => filter::Mode::Findings,
-            },
+            mode: opts.mode,
             instantiations: 1,
         })
     }
@@ -66,10 +75,6 @@ impl FilterHost for NativeHost {
         out: &mut Vec<u8>,
     ) -> Result<CallOutcome, CallError> {
         out.clear();
-        let time = filter::RecordTime {
-            sec: time.sec,
-            nsec: time.nsec,
-        };
         let mut rewritten = Vec::new();
         let verdict = self.engine.process(record, time, self.mode, &mut rewritten);
         // The module returns a C string: whatever it hands back ends at the first NUL,

@@ -173,6 +173,8 @@ pub fn replay(
     report.summary.elapsed = started.elapsed();
     report.summary.files = stats.files;
     report.summary.digests_skipped = stats.digests_skipped;
+    report.summary.invalid_times = stats.invalid_times;
+    report.summary.first_invalid_time = stats.first_invalid_time;
     report.instantiations = host.instantiations();
     report.module_stderr = host.take_stderr();
     Ok(report)

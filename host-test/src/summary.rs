@@ -21,6 +21,9 @@ pub struct Summary {
     pub elapsed: Duration,
     pub digests_skipped: u64,
     pub files: u64,
+    /// Records whose `eventTime` the input reader refused, and why the first was.
+    pub invalid_times: u64,
+    pub first_invalid_time: Option<String>,
 }
 
 impl Summary {
@@ -89,6 +92,15 @@ impl Summary {
             "  output {} records, dropped {}, LOST {}",
             self.kept, self.dropped, self.lost
         );
+        if self.invalid_times > 0 {
+            let _ = writeln!(
+                s,
+                "  {} record{} with an eventTime that is not a valid time, stamped with the previous record's time; first: {}",
+                self.invalid_times,
+                if self.invalid_times == 1 { "" } else { "s" },
+                self.first_invalid_time.as_deref().unwrap_or("?")
+            );
+        }
         let _ = writeln!(s, "  detections: {}", self.detections());
         for (rule, n) in &self.detections_by_rule {
             let _ = writeln!(s, "    {n:>8}  {rule}");

@@ -344,6 +344,18 @@ impl FilterHost for WamrHost {
     fn instantiations(&self) -> u64 {
         self.instantiations
     }
+
+    fn memory_pages(&self) -> Option<u64> {
+        if self.instance.is_null() {
+            return None;
+        }
+        // SAFETY: `instance` is a live instance (checked non-null above; released
+        // only by `release_instance`, which nulls it); a null memory is handled.
+        unsafe {
+            let memory = sys::wasm_runtime_get_default_memory(self.instance);
+            (!memory.is_null()).then(|| sys::wasm_memory_get_cur_page_count(memory))
+        }
+    }
 }
 
 impl Drop for WamrHost {

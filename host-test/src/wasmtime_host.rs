@@ -399,4 +399,8 @@ impl FilterHost for WasmtimeHost {
     fn instantiations(&self) -> u64 {
         self.instantiations
     }
+
+    fn memory_pages(&self) -> Option<u64> {
+        Some(self.live.memory.size(&self.live.store))
+    }
 }

@@ -5,7 +5,7 @@ use flate2::Compression;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use vpnrecon_host::input::{self, parse_iso8601_utc, InputStats, Source};
+use vpnrecon_host::input::{self, parse_record_time, InputStats, Source};
 use vpnrecon_host::RecordTime;
 
 fn write(path: &Path, text: &str) {
@@ -189,27 +189,115 @@ fn deep_and_malformed_lines_are_handed_over_as_they_are() {
     }
 }
 
+/// Dates and times with their Unix seconds worked out by hand: days from 1970-01-01
+/// to the first of the year (365 a year plus one per leap year passed), plus the
+/// days of the months before, plus the day of the month less one; then the clock.
+fn hand_derived() -> Vec<(&'static str, i64, u32)> {
+    const DAY: i64 = 86_400;
+    vec![
+        ("1970-01-01T00:00:00Z", 0, 0),
+        // 2000: 30 years, leap years 1972..1996 (7): 10,957 days; + Jan 31 + Feb 29.
+        ("2000-03-01T00:00:00Z", (10_957 + 31 + 29) * DAY, 0),
+        // 2016-12-31T23:59:60Z, a leap second, is 2017-01-01T00:00:00Z: 47 years,
+        // leap years 1972..2016 (12): 17,167 days.
+        ("2016-12-31T23:59:60Z", 17_167 * DAY, 0),
+        // 2024: 54 years, leap years 1972..2020 (13): 19,723 days; + Jan 31 + 28;
+        // 23:59:59 is 86,399 s; half a second.
+        (
+            "2024-02-29T23:59:59.5Z",
+            (19_723 + 31 + 28) * DAY + 86_399,
+            500_000_000,
+        ),
+        // 2026: 56 years, leap years 1972..2024 (14): 20,454 days; + Jan 31 + Feb 28
+        // + Mar 31 + Apr 30 + May 31 = 151 (June 1st), + 19 (the 20th); 08:00.
+        (
+            "2026-06-20T08:00:00Z",
+            (20_454 + 151 + 19) * DAY + 8 * 3_600,
+            0,
+        ),
+        // 14:30 at +02:30 is 12:00 UTC on 2026-06-01.
+        (
+            "2026-06-01T14:30:00+02:30",
+            (20_454 + 151) * DAY + 12 * 3_600,
+            0,
+        ),
+        // 2100 is not a leap year (divisible by 100, not by 400): 130 years, leap
+        // years 1972..2096 (32): 47,482 days; + Jan 31 + Feb 28.
+        ("2100-03-01T00:00:00Z", (47_482 + 31 + 28) * DAY, 0),
+    ]
+}
+
 #[test]
-fn iso8601_times_match_hand_computed_epochs() {
-    // 2000-03-01T00:00:00Z = 951868800 (leap-year boundary), 1970-01-01 = 0.
+fn record_times_match_hand_computed_epochs() {
+    for (text, secs, nsec) in hand_derived() {
+        let sec = u32::try_from(secs).expect("fits a record time");
+        assert_eq!(
+            parse_record_time(text),
+            Ok(RecordTime { sec, nsec }),
+            "{text}"
+        );
+    }
+    assert!(parse_record_time("2024-02-29 23:59:59").is_err());
+    assert!(parse_record_time("yesterday").is_err());
+    // Before 1970 a record time cannot hold.
+    let err = parse_record_time("1969-12-31T23:59:59Z").unwrap_err();
+    assert!(err.contains("before 1970"), "{err}");
+}
+
+/// The host stamps a replayed record with the time the filter reads from the same
+/// event: both parse with the one time module, and both give the hand-derived value.
+#[test]
+fn the_filter_and_the_host_agree_on_event_times() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("times.ndjson");
+    let lines: String = hand_derived()
+        .iter()
+        .map(|(text, ..)| format!("{{\"eventTime\":\"{text}\",\"eventName\":\"ListUsers\"}}\n"))
+        .collect();
+    write(&file, &lines);
+    let (got, stats) = records(&[file], false);
+    assert_eq!(stats.invalid_times, 0);
+    assert_eq!(got.len(), hand_derived().len());
+    for ((record, time), (text, secs, nsec)) in got.iter().zip(hand_derived()) {
+        let sec = u32::try_from(secs).expect("fits");
+        assert_eq!(*time, Some(RecordTime { sec, nsec }), "host, {record}");
+        assert_eq!(
+            vpnrecon_filter::event::parse_event_time(text),
+            Some(secs),
+            "filter, {text}"
+        );
+    }
+}
+
+#[test]
+fn an_impossible_date_is_refused_with_a_clear_message() {
+    let err = parse_record_time("2026-02-31T08:00:00Z").unwrap_err();
     assert_eq!(
-        parse_iso8601_utc("2000-03-01T00:00:00Z"),
-        Some(RecordTime {
-            sec: 951_868_800,
-            nsec: 0
-        })
+        err,
+        "eventTime `2026-02-31T08:00:00Z`: February 2026 has 28 days, so there is no day 31"
     );
+    // In a file: the record is still handed over, without a record time of its own,
+    // and the reader says which file and why; the next record keeps its own time.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("bad.ndjson");
+    write(
+        &file,
+        concat!(
+            "{\"eventTime\":\"2026-02-31T08:00:00Z\",\"eventName\":\"ListUsers\"}\n",
+            "{\"eventTime\":\"1970-01-01T00:01:00Z\",\"eventName\":\"ListUsers\"}\n",
+        ),
+    );
+    let (got, stats) = records(std::slice::from_ref(&file), false);
+    let times: Vec<_> = got.iter().map(|(_, t)| *t).collect();
+    assert_eq!(times, [None, Some(RecordTime { sec: 60, nsec: 0 })]);
+    assert_eq!(stats.invalid_times, 1);
     assert_eq!(
-        parse_iso8601_utc("1970-01-01T00:00:00Z"),
-        Some(RecordTime { sec: 0, nsec: 0 })
+        stats.first_invalid_time.as_deref(),
+        Some(format!("{}: {err}", file.display()).as_str())
     );
+    // The filter refuses the same date: it falls back to the record time.
     assert_eq!(
-        parse_iso8601_utc("2024-02-29T23:59:59.5Z"),
-        Some(RecordTime {
-            sec: 1_709_251_199,
-            nsec: 500_000_000
-        })
+        vpnrecon_filter::event::parse_event_time("2026-02-31T08:00:00Z"),
+        None
     );
-    assert_eq!(parse_iso8601_utc("2024-02-29 23:59:59"), None);
-    assert_eq!(parse_iso8601_utc("yesterday"), None);
 }

@@ -119,3 +119,49 @@ fn info_names_both_rules() {
         }
     }
 }
+
+/// An invalid `vpnrecon.toml`: every backend names it as the module finds it (in its
+/// pre-opened `.`), not by a path on the host, in `vpnrecon_info` and in the
+/// `config_error` of each detection.
+#[test]
+fn every_backend_names_an_invalid_configuration_alike() {
+    let input_dir = tempfile::tempdir().expect("input dir");
+    let input = fixture(input_dir.path());
+    let mut outputs = Vec::new();
+    for backend in backends() {
+        let state = tempfile::tempdir().expect("state dir");
+        fs::write(state.path().join("vpnrecon.toml"), "add_asns = [16509\n").expect("write");
+        let mut opts = HostOptions::new(Mode::Alerts);
+        opts.dir = Some(state.path().to_path_buf());
+        opts.capture_stderr = true;
+        let mut host = vpnrecon_host::open(backend, &opts).expect("open");
+        let info: serde_json::Value =
+            serde_json::from_str(&host.info().expect("info")).expect("info is JSON");
+        assert_eq!(
+            info["config"]["source"], "vpnrecon.toml",
+            "{backend}: {info}"
+        );
+        let error = info["config"]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("config error in vpnrecon.toml line 1"),
+            "{backend}: {info}"
+        );
+        let mut replay_opts = ReplayOptions::new(backend, opts);
+        replay_opts.progress = false;
+        let mut out = Vec::new();
+        replay(std::slice::from_ref(&input), &replay_opts, &mut out).expect("replay");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(
+            out.contains("config error in vpnrecon.toml line 1"),
+            "{backend}: {out}"
+        );
+        assert!(
+            !out.contains(&*state.path().to_string_lossy()),
+            "{backend}: {out}"
+        );
+        outputs.push((backend, out));
+    }
+    for (backend, out) in &outputs[1..] {
+        assert_eq!(out, &outputs[0].1, "{backend} and {}", outputs[0].0);
+    }
+}

@@ -69,3 +69,36 @@ fn dropped_records_are_not_written() {
         );
     }
 }
+
+#[test]
+fn an_impossible_event_time_is_reported_in_the_summary() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("in.ndjson");
+    fs::write(
+        &file,
+        concat!(
+            "{\"eventTime\":\"2026-02-28T08:00:00Z\"}\n",
+            "{\"eventTime\":\"2026-02-31T08:00:00Z\"}\n",
+        ),
+    )
+    .expect("write");
+    let mut out = Vec::new();
+    let report = replay(
+        std::slice::from_ref(&file),
+        &options(Backend::Wasmtime, "pass"),
+        &mut out,
+    )
+    .expect("replay");
+    assert_eq!(report.summary.records, 2);
+    assert_eq!(report.summary.invalid_times, 1);
+    let text = report.summary.render();
+    assert!(
+        text.contains("1 record with an eventTime that is not a valid time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("`2026-02-31T08:00:00Z`: February 2026 has 28 days, so there is no day 31"),
+        "{text}"
+    );
+    assert!(text.contains("in.ndjson"), "{text}");
+}

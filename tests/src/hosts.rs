@@ -1,21 +1,12 @@
-//! The ways the tests run the filter, behind one trait, so every test can run on
-//! every host: the native engine here; the wasm hosts in [`crate::wasm`] when built.
+//! The filter as the tests run it: opened with the host crate's own
+//! [`vpnrecon_host::open`] on any backend (the filter crate linked natively, the
+//! module in wasmtime, or in WAMR at Fluent Bit's default 8 KiB stack and heap), with
+//! a configuration text written where the module reads it, and what it returns read
+//! as the tests compare it.
 
-use vpnrecon_filter::{config, state, Engine, RecordTime, Verdict};
-
-/// Which entry point: `vpnrecon_annotate`, `vpnrecon_alerts` or `vpnrecon_findings`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Annotate,
-    Alerts,
-    Findings,
-}
-
-/// A filter as a host sees it: one record in, the returned bytes out (empty = dropped,
-/// as Fluent Bit reads an empty string). `Err` = the record was lost (a trap).
-pub trait Filter {
-    fn call(&mut self, record: &[u8], mode: Mode) -> Result<Vec<u8>, String>;
-}
+use std::path::Path;
+pub use vpnrecon_host::{Backend, FilterHost, HostOptions, Mode};
+use vpnrecon_host::{CallOutcome, RecordTime, DEFAULT_TAG};
 
 /// The record time every test passes.
 pub fn record_time() -> RecordTime {
@@ -25,66 +16,73 @@ pub fn record_time() -> RecordTime {
     }
 }
 
-/// `vpnrecon.toml` text as the module would load it: parsed, or the defaults plus
-/// the error when it is invalid.
-pub fn loaded(config_text: Option<&str>) -> config::Loaded {
-    let Some(text) = config_text else {
-        return config::Loaded::default();
-    };
-    let path = "vpnrecon.toml";
-    match config::parse(text, path) {
-        Ok(config) => config::Loaded {
-            config,
-            source: config::Source::File(path.to_owned()),
-            error: None,
-        },
-        // As the module's loader does: the defaults, with the error kept.
-        Err(error) => config::Loaded {
-            config: config::Config::default(),
-            source: config::Source::Defaults,
-            error: Some(error),
-        },
-    }
-}
-
-/// The filter crate linked natively, with in-memory state.
-pub struct Native {
-    engine: Engine,
+/// A host from [`vpnrecon_host::open`] and its own pre-opened directory.
+pub struct Host {
+    host: Box<dyn FilterHost>,
     out: Vec<u8>,
+    /// `vpnrecon.toml` and the state journal; removed with the host.
+    dir: tempfile::TempDir,
 }
 
-impl Native {
-    pub fn new(config_text: Option<&str>) -> Native {
-        let loaded = loaded(config_text);
-        let state = state::State::in_memory(state::StateConfig::from(&loaded.config));
-        Native {
-            engine: Engine::from_parts(loaded, state),
+impl Host {
+    /// `backend` running `mode`, with `config_text` (if any) as `vpnrecon.toml` in a
+    /// fresh pre-opened directory, where the state journal is kept too.
+    pub fn open(backend: Backend, mode: Mode, config_text: Option<&str>) -> Host {
+        Host::open_with(backend, mode, config_text, |_| {})
+    }
+
+    /// As [`Host::open`], with `adjust` applied to the options first
+    /// (`reinstantiate_every`, ...).
+    pub fn open_with(
+        backend: Backend,
+        mode: Mode,
+        config_text: Option<&str>,
+        adjust: impl FnOnce(&mut HostOptions),
+    ) -> Host {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
+        if let Some(text) = config_text {
+            std::fs::write(dir.path().join("vpnrecon.toml"), text)
+                .unwrap_or_else(|e| panic!("writing vpnrecon.toml: {e}"));
+        }
+        let mut options = HostOptions::new(mode);
+        options.dir = Some(dir.path().to_owned());
+        options.capture_stderr = true;
+        adjust(&mut options);
+        let host = vpnrecon_host::open(backend, &options)
+            .unwrap_or_else(|e| panic!("cannot open the {backend} host: {e:#}"));
+        Host {
+            host,
             out: Vec::new(),
+            dir,
         }
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
+    /// The native backend (the filter crate linked in) running `mode`.
+    pub fn native(mode: Mode, config_text: Option<&str>) -> Host {
+        Host::open(Backend::Native, mode, config_text)
     }
-}
 
-impl Filter for Native {
-    fn call(&mut self, record: &[u8], mode: Mode) -> Result<Vec<u8>, String> {
-        let mode = match mode {
-            Mode::Annotate => vpnrecon_filter::Mode::Annotate,
-            Mode::Alerts => vpnrecon_filter::Mode::Alerts,
-            Mode::Findings => vpnrecon_filter::Mode::Findings,
-        };
-        Ok(
-            match self
-                .engine
-                .process(record, record_time(), mode, &mut self.out)
-            {
-                Verdict::Unchanged => record.to_vec(),
-                Verdict::Rewritten => self.out.clone(),
-                Verdict::Drop => Vec::new(),
-            },
-        )
+    /// One record, at [`record_time`]: the returned bytes (empty = dropped, as
+    /// Fluent Bit reads an empty string). `Err` = the record was lost (a trap).
+    pub fn call(&mut self, record: &[u8]) -> Result<Vec<u8>, String> {
+        match self
+            .host
+            .call(DEFAULT_TAG, record_time(), record, &mut self.out)
+        {
+            Ok(CallOutcome::Kept) => Ok(self.out.clone()),
+            Ok(CallOutcome::Dropped) => Ok(Vec::new()),
+            Err(e) => Err(format!("{} lost the record: {e}", self.host.backend())),
+        }
+    }
+
+    /// The host itself, for what [`Host::call`] does not cover.
+    pub fn host(&mut self) -> &mut dyn FilterHost {
+        self.host.as_mut()
+    }
+
+    /// The pre-opened directory.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 }
 
@@ -97,14 +95,14 @@ pub struct Found {
     pub detection: serde_json::Value,
 }
 
-/// Runs `records` through `filter` in annotate mode, checking for each that the
-/// output is the input byte for byte or with `detection` spliced in; returns every
-/// detected event in order.
-pub fn annotate_all(filter: &mut dyn Filter, records: &[String]) -> Result<Vec<Found>, String> {
+/// Runs `records` through `host` (annotate mode), checking for each that the output
+/// is the input byte for byte or with `detection` spliced in; returns every detected
+/// event in order.
+pub fn annotate_all(host: &mut Host, records: &[String]) -> Result<Vec<Found>, String> {
     let mut found = Vec::new();
     for (n, record) in records.iter().enumerate() {
-        let output = filter
-            .call(record.as_bytes(), Mode::Annotate)
+        let output = host
+            .call(record.as_bytes())
             .map_err(|e| format!("record {n} lost: {e}"))?;
         let detection = crate::splice::detection_of(record.as_bytes(), &output)
             .map_err(|e| format!("record {n}: {e}"))?;

@@ -3,10 +3,10 @@
 
 use crate::expect::{check, Verdict};
 use crate::fixtures::Case;
-use crate::hosts::{annotate_all, Filter, Mode};
+use crate::hosts::{annotate_all, Host};
 
 /// All mismatches of one case, as readable lines (empty = the case passes).
-pub fn annotate_case(filter: &mut dyn Filter, case: &Case) -> Vec<String> {
+pub fn annotate_case(annotate: &mut Host, case: &Case) -> Vec<String> {
     let mut problems = Vec::new();
     if case.expected.len() != case.events.len() {
         problems.push(format!(
@@ -16,7 +16,7 @@ pub fn annotate_case(filter: &mut dyn Filter, case: &Case) -> Vec<String> {
             case.expected.len()
         ));
     }
-    let found = match annotate_all(filter, &case.events) {
+    let found = match annotate_all(annotate, &case.events) {
         Ok(found) => found,
         Err(e) => return vec![format!("{}: {e}", case.name)],
     };
@@ -42,9 +42,9 @@ pub fn annotate_case(filter: &mut dyn Filter, case: &Case) -> Vec<String> {
     problems
 }
 
-/// Alerts mode on a fresh filter: exactly the records expected to fire come back,
+/// Alerts mode on a fresh host: exactly the records expected to fire come back,
 /// each identical to what annotate mode returns for it; all others are dropped.
-pub fn alerts_case(annotate: &mut dyn Filter, alerts: &mut dyn Filter, case: &Case) -> Vec<String> {
+pub fn alerts_case(annotate: &mut Host, alerts: &mut Host, case: &Case) -> Vec<String> {
     let mut problems = Vec::new();
     for (n, record) in case.events.iter().enumerate() {
         let expected_fire = case
@@ -52,8 +52,8 @@ pub fn alerts_case(annotate: &mut dyn Filter, alerts: &mut dyn Filter, case: &Ca
             .iter()
             .find(|e| e.line == n + 1)
             .is_some_and(|e| e.verdict != Verdict::Nothing);
-        let annotated = annotate.call(record.as_bytes(), Mode::Annotate);
-        let alerted = alerts.call(record.as_bytes(), Mode::Alerts);
+        let annotated = annotate.call(record.as_bytes());
+        let alerted = alerts.call(record.as_bytes());
         match (annotated, alerted) {
             (Ok(annotated), Ok(alerted)) => {
                 if expected_fire && alerted != annotated {

@@ -2,7 +2,7 @@
 //! them independent conditions), each from a VPN address by its own IAM user.
 
 use vpnrecon_e2e::expect::{get, text, RULE_A};
-use vpnrecon_e2e::hosts::{annotate_all, Native};
+use vpnrecon_e2e::hosts::{annotate_all, Host, Mode};
 
 /// Rule A's published lists (README.md, filter/CONFIG.md), typed here by hand.
 const PROVIDERS: [&str; 10] = [
@@ -78,7 +78,8 @@ fn every_listed_action_from_every_listed_provider_fires_rule_a() {
             expected.push((user, provider, action));
         }
     }
-    let found = annotate_all(&mut Native::new(None), &records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut problems = Vec::new();
     for (n, (user, provider, action)) in expected.iter().enumerate() {
         let Some(hit) = found.iter().find(|f| f.record == n) else {
@@ -132,7 +133,8 @@ fn listed_actions_from_unlisted_providers_never_fire() {
             ));
         }
     }
-    let found = annotate_all(&mut Native::new(None), &records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(found.is_empty(), "fired for unlisted providers: {found:#?}");
 }
 
@@ -144,6 +146,7 @@ fn listed_pairs_from_a_non_vpn_address_never_fire() {
         .enumerate()
         .map(|(n, action)| event(&format!("c{n}"), "iam", action, n).replace(M247, "73.158.40.12"))
         .collect();
-    let found = annotate_all(&mut Native::new(None), &records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(found.is_empty(), "fired from Comcast: {found:#?}");
 }

@@ -2,7 +2,7 @@
 //! written by hand (tests/fixtures/clauses/*.expect), on the native engine.
 
 use vpnrecon_e2e::fixtures;
-use vpnrecon_e2e::hosts::Native;
+use vpnrecon_e2e::hosts::{Host, Mode};
 use vpnrecon_e2e::verify::{alerts_case, annotate_case};
 
 fn report(problems: Vec<String>) {
@@ -25,7 +25,7 @@ fn every_clause_case_gives_the_hand_derived_detections() {
     let mut problems = Vec::new();
     for case in &cases {
         problems.extend(annotate_case(
-            &mut Native::new(case.config.as_deref()),
+            &mut Host::native(Mode::Annotate, case.config.as_deref()),
             case,
         ));
     }
@@ -35,7 +35,10 @@ fn every_clause_case_gives_the_hand_derived_detections() {
 #[test]
 fn attack_chain_gives_the_hand_derived_detections() {
     let case = fixtures::attack_chain();
-    report(annotate_case(&mut Native::new(None), &case));
+    report(annotate_case(
+        &mut Host::native(Mode::Annotate, None),
+        &case,
+    ));
 }
 
 #[test]
@@ -47,8 +50,8 @@ fn alerts_mode_passes_exactly_the_detected_records() {
     {
         let config = case.config.as_deref();
         problems.extend(alerts_case(
-            &mut Native::new(config),
-            &mut Native::new(config),
+            &mut Host::native(Mode::Annotate, config),
+            &mut Host::native(Mode::Alerts, config),
             case,
         ));
     }
@@ -59,7 +62,8 @@ fn alerts_mode_passes_exactly_the_detected_records() {
 fn benign_noise_never_fires() {
     let records = fixtures::benign();
     assert!(records.len() >= 400);
-    let found = vpnrecon_e2e::hosts::annotate_all(&mut Native::new(None), &records)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let found =
+        vpnrecon_e2e::hosts::annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+            .unwrap_or_else(|e| panic!("{e}"));
     assert!(found.is_empty(), "benign events fired: {:#?}", found);
 }

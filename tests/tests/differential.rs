@@ -5,10 +5,8 @@
 //! detections.
 
 use vpnrecon_e2e::fixtures::{self, Case};
-use vpnrecon_e2e::hosts::{annotate_all, Filter, Mode, Native};
+use vpnrecon_e2e::hosts::{annotate_all, Backend, Host, Mode};
 use vpnrecon_e2e::shapes;
-use vpnrecon_e2e::wasm::Wasm;
-use vpnrecon_host::Backend;
 
 /// Every fixture case, plus the attack chain in the other shapes and the benign noise.
 fn suites() -> Vec<(String, Option<String>, Vec<String>)> {
@@ -65,21 +63,19 @@ fn deep_records(chain: &[String]) -> Vec<String> {
     ]
 }
 
-fn wasm(backend: Backend, mode: Mode, config: Option<&str>, every: Option<u64>) -> Wasm {
-    Wasm::new(backend, mode, config, every).unwrap_or_else(|e| panic!("{e}"))
+/// `backend` in `mode`, with a fresh instance every `every` records if set.
+fn host(backend: Backend, mode: Mode, config: Option<&str>, every: Option<u64>) -> Host {
+    Host::open_with(backend, mode, config, |options| {
+        options.reinstantiate_every = every;
+    })
 }
 
-fn outputs(
-    filter: &mut dyn Filter,
-    records: &[String],
-    mode: Mode,
-    lost: &mut Vec<String>,
-) -> Vec<Vec<u8>> {
+fn outputs(host: &mut Host, records: &[String], lost: &mut Vec<String>) -> Vec<Vec<u8>> {
     records
         .iter()
         .enumerate()
         .map(|(n, r)| {
-            filter.call(r.as_bytes(), mode).unwrap_or_else(|e| {
+            host.call(r.as_bytes()).unwrap_or_else(|e| {
                 lost.push(format!("record {n}: {e}"));
                 Vec::new()
             })
@@ -94,14 +90,13 @@ fn native_wasmtime_and_wamr_give_identical_output() {
         for mode in [Mode::Annotate, Mode::Alerts] {
             let mut lost = Vec::new();
             let native = outputs(
-                &mut Native::new(config.as_deref()),
+                &mut host(Backend::Native, mode, config.as_deref(), None),
                 &records,
-                mode,
                 &mut lost,
             );
             for backend in [Backend::Wasmtime, Backend::Wamr] {
-                let mut host = wasm(backend, mode, config.as_deref(), None);
-                let got = outputs(&mut host, &records, mode, &mut lost);
+                let mut wasm = host(backend, mode, config.as_deref(), None);
+                let got = outputs(&mut wasm, &records, &mut lost);
                 for (n, (a, b)) in native.iter().zip(&got).enumerate() {
                     if a != b {
                         problems.push(format!(
@@ -122,8 +117,8 @@ fn native_wasmtime_and_wamr_give_identical_output() {
 }
 
 /// What must not change when the instance does: each firing record's rule and key.
-fn detections(filter: &mut dyn Filter, records: &[String]) -> Vec<(usize, Option<u64>, String)> {
-    annotate_all(filter, records)
+fn detections(host: &mut Host, records: &[String]) -> Vec<(usize, Option<u64>, String)> {
+    annotate_all(host, records)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
         .map(|f| {
@@ -140,10 +135,10 @@ fn a_fresh_instance_per_record_gives_the_same_detections_as_one_instance() {
     let mut problems = Vec::new();
     for (name, config, records) in suites() {
         let single = detections(
-            &mut wasm(Backend::Wasmtime, Mode::Annotate, config.as_deref(), None),
+            &mut host(Backend::Wasmtime, Mode::Annotate, config.as_deref(), None),
             &records,
         );
-        let mut rotating = wasm(
+        let mut rotating = host(
             Backend::Wasmtime,
             Mode::Annotate,
             config.as_deref(),
@@ -151,7 +146,7 @@ fn a_fresh_instance_per_record_gives_the_same_detections_as_one_instance() {
         );
         let every = detections(&mut rotating, &records);
         assert_eq!(
-            rotating.instantiations(),
+            rotating.host().instantiations(),
             records.len() as u64,
             "{name}: one instance per record"
         );
@@ -167,9 +162,9 @@ fn a_fresh_instance_per_record_gives_the_same_detections_as_one_instance() {
 #[test]
 fn wamr_at_fluent_bit_defaults_loses_no_record_of_the_samples() {
     let records = fixtures::lines(&fixtures::samples_dir().join("cloudtrail-events.ndjson"));
-    let mut host = wasm(Backend::Wamr, Mode::Alerts, None, Some(1));
+    let mut wamr = host(Backend::Wamr, Mode::Alerts, None, Some(1));
     let mut lost = Vec::new();
-    let out = outputs(&mut host, &records, Mode::Alerts, &mut lost);
+    let out = outputs(&mut wamr, &records, &mut lost);
     assert!(lost.is_empty(), "{lost:?}");
     assert_eq!(
         out.iter().filter(|o| !o.is_empty()).count(),

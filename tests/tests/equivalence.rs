@@ -13,8 +13,8 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use vpnrecon_e2e::hosts::{Filter, Mode, Native};
-use vpnrecon_e2e::{fixtures, shapes, wasm::Wasm};
+use vpnrecon_e2e::hosts::{Backend, Host, Mode};
+use vpnrecon_e2e::{fixtures, shapes};
 
 /// A small deterministic generator, seeded by proptest (which shrinks the seed).
 struct Rng(u64);
@@ -180,8 +180,13 @@ fn shaped(line: &str, shape: usize) -> String {
 
 /// The detection a fresh engine adds to `record` (`None`: it passed untouched).
 fn detection(record: &str) -> Option<Value> {
-    let out = Native::new(None)
-        .call(record.as_bytes(), Mode::Annotate)
+    detection_in(Backend::Native, record)
+}
+
+/// The detection a fresh instance on `backend` adds to `record`.
+fn detection_in(backend: Backend, record: &str) -> Option<Value> {
+    let out = Host::open(backend, Mode::Annotate, None)
+        .call(record.as_bytes())
         .unwrap_or_else(|e| panic!("{e}"));
     if out == record.as_bytes() {
         return None;
@@ -286,15 +291,9 @@ fn field_spellings_fire_like_the_plain_record() {
         assert!(native.is_some(), "not detected: {record}");
         assert_eq!(native, detection(plain), "{record}");
         // The shipped module, in a fresh instance as the native engine above.
-        let mut module = Wasm::new(vpnrecon_host::Backend::Wasmtime, Mode::Annotate, None, None)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let out = module
-            .call(record.as_bytes(), Mode::Annotate)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let value: Value = serde_json::from_slice(&out).unwrap_or_default();
         assert_eq!(
-            value.get("detection"),
-            native.as_ref(),
+            detection_in(Backend::Wasmtime, record),
+            native,
             "module on {record}"
         );
     }

@@ -7,10 +7,8 @@
 
 use serde_json::Value;
 use vpnrecon_e2e::fixtures::{self, Case};
-use vpnrecon_e2e::hosts::{Filter, Mode, Native};
+use vpnrecon_e2e::hosts::{Backend, Host, Mode};
 use vpnrecon_e2e::python;
-use vpnrecon_e2e::wasm::Wasm;
-use vpnrecon_host::Backend;
 
 /// OCSF severity ids (schema 1.5.0, `severity_id`): 3 Medium, 4 High.
 fn ocsf_severity_id(severity: &str) -> u64 {
@@ -103,16 +101,12 @@ fn check_against(
 /// Runs `records` in annotate and findings mode on fresh engines; returns every
 /// finding after checking it against the annotated record.
 fn findings_of(config: Option<&str>, records: &[String]) -> Vec<Value> {
-    let mut annotate = Native::new(config);
-    let mut findings = Native::new(config);
+    let mut annotate = Host::native(Mode::Annotate, config);
+    let mut findings = Host::native(Mode::Findings, config);
     let mut out = Vec::new();
     for (n, record) in records.iter().enumerate() {
-        let annotated = annotate
-            .call(record.as_bytes(), Mode::Annotate)
-            .expect("annotate");
-        let finding = findings
-            .call(record.as_bytes(), Mode::Findings)
-            .expect("findings");
+        let annotated = annotate.call(record.as_bytes()).expect("annotate");
+        let finding = findings.call(record.as_bytes()).expect("findings");
         let detection = serde_json::from_slice::<Value>(&annotated)
             .ok()
             .and_then(|v| v.get("detection").cloned());
@@ -219,13 +213,11 @@ fn a_batch_gives_one_finding_with_every_firing_event() {
 #[test]
 fn the_wasm_module_returns_the_same_findings() {
     let chain = fixtures::attack_chain().events;
-    let mut native = Native::new(None);
-    let mut wasm = Wasm::new(Backend::Wasmtime, Mode::Findings, None, None).expect("wasmtime host");
+    let mut native = Host::native(Mode::Findings, None);
+    let mut wasm = Host::open(Backend::Wasmtime, Mode::Findings, None);
     for record in &chain {
-        let a = native
-            .call(record.as_bytes(), Mode::Findings)
-            .expect("native");
-        let b = wasm.call(record.as_bytes(), Mode::Findings).expect("wasm");
+        let a = native.call(record.as_bytes()).expect("native");
+        let b = wasm.call(record.as_bytes()).expect("wasm");
         assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
     }
 }

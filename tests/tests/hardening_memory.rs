@@ -1,8 +1,8 @@
 //! Bounded memory: linear memory stops growing after warm-up however many records
 //! pass, and distinct identities beyond `max_keys` are evicted, not kept.
 //!
-//! These tests drive the module through a small wasmtime harness of their own,
-//! because they read the size of linear memory (in 64 KiB pages) between calls.
+//! They run the module in the host crate's wasmtime backend, which reports the size
+//! of linear memory (in 64 KiB pages) between calls.
 //!
 //! The full-size runs are `#[ignore]`d (minutes, not seconds):
 //!
@@ -14,98 +14,38 @@ mod hardening_common;
 
 use std::path::Path;
 
-use hardening_common::{discovery_event, PLAIN_IP, VPN_IP};
-use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, TypedFunc};
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use hardening_common::{call, discovery_event, host, info, PLAIN_IP, VPN_IP};
+use vpnrecon_host::{Backend, CallOutcome, FilterHost, Mode};
 
-/// The module in wasmtime, Fluent Bit's calling convention, memory in view.
+/// The module in wasmtime (`vpnrecon_alerts`, Fluent Bit's calling convention),
+/// memory in view.
 struct Probe {
-    store: Store<WasiP1Ctx>,
-    memory: Memory,
-    malloc: TypedFunc<i32, i32>,
-    free: TypedFunc<i32, ()>,
-    alerts: TypedFunc<(i32, i32, i32, i32, i32, i32), i32>,
-    info: TypedFunc<(), i32>,
+    host: Box<dyn FilterHost>,
+    out: Vec<u8>,
 }
 
 impl Probe {
     fn new(dir: &Path) -> Probe {
-        let engine = Engine::default();
-        let module = Module::new(&engine, vpnrecon_host::embedded_module()).expect("compiles");
-        let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).expect("WASI");
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.inherit_stderr();
-        wasi.preopened_dir(dir, ".", FsPerms::ReadWrite)
-            .expect("pre-open");
-        let mut store = Store::new(&engine, wasi.build_p1());
-        let instance: Instance = linker
-            .instantiate(&mut store, &module)
-            .expect("instantiate");
-        let memory = instance.get_memory(&mut store, "memory").expect("memory");
-        let malloc = instance
-            .get_typed_func(&mut store, "malloc")
-            .expect("malloc");
-        let free = instance.get_typed_func(&mut store, "free").expect("free");
-        let alerts = instance
-            .get_typed_func(&mut store, "vpnrecon_alerts")
-            .expect("alerts");
-        let info = instance
-            .get_typed_func(&mut store, "vpnrecon_info")
-            .expect("info");
         Probe {
-            store,
-            memory,
-            malloc,
-            free,
-            alerts,
-            info,
+            host: host(Backend::Wasmtime, Mode::Alerts, Some(dir)),
+            out: Vec::new(),
         }
     }
 
     fn pages(&self) -> u64 {
-        self.memory.size(&self.store)
+        self.host
+            .memory_pages()
+            .expect("wasmtime reports the size of linear memory")
     }
 
     /// One record through `vpnrecon_alerts`; whether it fired.
     fn alerts(&mut self, record: &[u8]) -> bool {
-        let ptr = self.copy_in(record);
-        let tag = self.copy_in(b"cloudtrail");
-        let out = self
-            .alerts
-            .call(&mut self.store, (tag, 10, 0, 0, ptr, record.len() as i32))
-            .expect("no trap");
-        let fired = self.string_at(out).map(|s| !s.is_empty()).unwrap_or(false);
-        self.free.call(&mut self.store, ptr).expect("free");
-        self.free.call(&mut self.store, tag).expect("free");
-        fired
-    }
-
-    fn copy_in(&mut self, bytes: &[u8]) -> i32 {
-        let ptr = self
-            .malloc
-            .call(&mut self.store, bytes.len() as i32 + 1)
-            .expect("malloc");
-        assert_ne!(ptr, 0, "malloc failed");
-        let data = self.memory.data_mut(&mut self.store);
-        let start = ptr as usize;
-        data[start..start + bytes.len()].copy_from_slice(bytes);
-        data[start + bytes.len()] = 0;
-        ptr
-    }
-
-    fn string_at(&self, ptr: i32) -> Option<Vec<u8>> {
-        let data = self.memory.data(&self.store);
-        let tail = data.get(ptr as u32 as usize..)?;
-        let len = tail.iter().position(|&b| b == 0)?;
-        Some(tail[..len].to_vec())
+        let outcome = call(self.host.as_mut(), record, &mut self.out).expect("no trap");
+        outcome == CallOutcome::Kept
     }
 
     fn info(&mut self) -> serde_json::Value {
-        let ptr = self.info.call(&mut self.store, ()).expect("info");
-        let text = self.string_at(ptr).expect("info string");
-        serde_json::from_slice(&text).expect("info is JSON")
+        info(self.host.as_mut())
     }
 }
 

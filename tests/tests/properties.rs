@@ -4,7 +4,7 @@
 //! the records that fired. (`annotate_all` performs the byte comparison per record.)
 
 use vpnrecon_e2e::fixtures;
-use vpnrecon_e2e::hosts::{annotate_all, Filter, Mode, Native};
+use vpnrecon_e2e::hosts::{annotate_all, Host, Mode};
 use vpnrecon_e2e::shapes;
 
 fn all_records() -> Vec<String> {
@@ -36,7 +36,8 @@ fn all_records() -> Vec<String> {
 #[test]
 fn annotate_changes_nothing_but_the_spliced_detection() {
     let records = all_records();
-    let found = annotate_all(&mut Native::new(None), &records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &records)
+        .unwrap_or_else(|e| panic!("{e}"));
     // The property must be exercised on both sides.
     assert!(!found.is_empty(), "no record fired at all");
     assert!(
@@ -48,14 +49,17 @@ fn annotate_changes_nothing_but_the_spliced_detection() {
 #[test]
 fn alerts_returns_exactly_the_records_annotate_changed() {
     let records = all_records();
-    let (mut annotate, mut alerts) = (Native::new(None), Native::new(None));
+    let (mut annotate, mut alerts) = (
+        Host::native(Mode::Annotate, None),
+        Host::native(Mode::Alerts, None),
+    );
     let (mut fired, mut dropped) = (0, 0);
     for (n, record) in records.iter().enumerate() {
         let a = annotate
-            .call(record.as_bytes(), Mode::Annotate)
+            .call(record.as_bytes())
             .unwrap_or_else(|e| panic!("{n}: {e}"));
         let b = alerts
-            .call(record.as_bytes(), Mode::Alerts)
+            .call(record.as_bytes())
             .unwrap_or_else(|e| panic!("{n}: {e}"));
         if a == record.as_bytes() {
             assert!(
@@ -88,15 +92,14 @@ fn records_that_are_not_cloudtrail_objects_pass_untouched() {
         )
         .into_bytes(),
     ];
-    let mut filter = Native::new(None);
+    let (mut annotate, mut alerts) = (
+        Host::native(Mode::Annotate, None),
+        Host::native(Mode::Alerts, None),
+    );
     for (n, record) in odd.iter().enumerate() {
-        let out = filter
-            .call(record, Mode::Annotate)
-            .unwrap_or_else(|e| panic!("{n}: {e}"));
+        let out = annotate.call(record).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert_eq!(&out, record, "odd record {n} changed");
-        let out = filter
-            .call(record, Mode::Alerts)
-            .unwrap_or_else(|e| panic!("{n}: {e}"));
+        let out = alerts.call(record).unwrap_or_else(|e| panic!("{n}: {e}"));
         assert!(out.is_empty(), "odd record {n} passed alerts mode");
     }
 }

@@ -6,7 +6,7 @@
 use std::io::Read;
 use vpnrecon_e2e::expect::{get, text, RULE_A, RULE_B};
 use vpnrecon_e2e::fixtures::{lines, samples_dir};
-use vpnrecon_e2e::hosts::{annotate_all, Native};
+use vpnrecon_e2e::hosts::{annotate_all, Host, Mode};
 
 fn delivery_files() -> Vec<String> {
     let mut paths: Vec<_> = std::fs::read_dir(samples_dir().join("cloudtrail"))
@@ -28,7 +28,7 @@ fn delivery_files() -> Vec<String> {
 }
 
 fn alerts(records: &[String]) -> Vec<(String, String, String)> {
-    annotate_all(&mut Native::new(None), records)
+    annotate_all(&mut Host::native(Mode::Annotate, None), records)
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
         .map(|f| {

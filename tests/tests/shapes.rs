@@ -4,7 +4,7 @@
 
 use vpnrecon_e2e::expect::{get, text, Verdict, RULE_A, RULE_B};
 use vpnrecon_e2e::fixtures;
-use vpnrecon_e2e::hosts::{annotate_all, Found, Native};
+use vpnrecon_e2e::hosts::{annotate_all, Found, Host, Mode};
 use vpnrecon_e2e::shapes;
 
 /// What must be identical across shapes, keyed by the event's position in the chain.
@@ -35,7 +35,8 @@ fn summarise(position: usize, d: &serde_json::Value) -> Summary {
 
 /// One record per event: the position is the record number.
 fn per_event(records: &[String]) -> Vec<Summary> {
-    let found = annotate_all(&mut Native::new(None), records).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), records)
+        .unwrap_or_else(|e| panic!("{e}"));
     found
         .iter()
         .map(|f| {
@@ -95,8 +96,8 @@ fn every_shape_gives_the_same_detections_as_the_raw_events() {
     }
 
     let batches: Vec<String> = case.events.chunks(BATCH).map(shapes::batch).collect();
-    let found: Vec<Found> =
-        annotate_all(&mut Native::new(None), &batches).unwrap_or_else(|e| panic!("{e}"));
+    let found: Vec<Found> = annotate_all(&mut Host::native(Mode::Annotate, None), &batches)
+        .unwrap_or_else(|e| panic!("{e}"));
     let batched: Vec<Summary> = found
         .iter()
         .map(|f| {
@@ -122,7 +123,8 @@ fn a_batch_with_several_firing_events_lists_each_with_its_index() {
         lines[2].clone(),
         lines[5].clone(),
     ]);
-    let found = annotate_all(&mut Native::new(None), &[batch]).unwrap_or_else(|e| panic!("{e}"));
+    let found = annotate_all(&mut Host::native(Mode::Annotate, None), &[batch])
+        .unwrap_or_else(|e| panic!("{e}"));
     let got: Vec<(Option<u64>, String)> = found
         .iter()
         .map(|f| {

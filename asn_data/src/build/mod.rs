@@ -266,38 +266,31 @@ fn file_name(path: &str) -> String {
     path.rsplit(['/', '\\']).next().unwrap_or(path).to_string()
 }
 
-/// The build date must look like `YYYY-MM-DD`, so the header stays comparable.
+/// The build date must be a real date written `YYYY-MM-DD`, so the header stays
+/// comparable.
 fn check_date(date: &str) -> Result<(), BuildError> {
-    let b = date.as_bytes();
-    let shape_ok = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| match i {
-            4 | 7 => *c == b'-',
-            _ => c.is_ascii_digit(),
-        });
-    if shape_ok {
-        Ok(())
-    } else {
-        Err(BuildError::file(
+    let not_a_date = || {
+        BuildError::file(
             "--build-date",
             format!("`{date}` is not a date of the form YYYY-MM-DD"),
-        ))
+        )
+    };
+    if date.len() != 10 || !date.bytes().all(|c| c.is_ascii_digit() || c == b'-') {
+        return Err(not_a_date());
+    }
+    match vpnrecon_time::parse(&format!("{date}T00:00:00Z")) {
+        Ok(_) => Ok(()),
+        Err(vpnrecon_time::TimeError::Shape) => Err(not_a_date()),
+        Err(e) => Err(BuildError::file(
+            "--build-date",
+            format!("`{date}` is not a date: {e}"),
+        )),
     }
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time, for `SOURCE_DATE_EPOCH`.
 pub fn date_from_epoch(seconds: i64) -> String {
-    // Days to civil date (Howard Hinnant's well-known algorithm, restated).
-    let days = seconds.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    vpnrecon_time::format_date(seconds)
 }
 
 #[cfg(test)]
@@ -310,5 +303,17 @@ mod tests {
         // 2000-03-01 00:00:00 UTC = 951868800 (leap-year boundary).
         assert_eq!(date_from_epoch(951_868_800), "2000-03-01");
         assert_eq!(date_from_epoch(951_868_799), "2000-02-29");
+    }
+
+    #[test]
+    fn build_dates_are_real_dates() {
+        assert!(check_date("2026-02-28").is_ok());
+        assert!(check_date("2024-02-29").is_ok());
+        let err = check_date("2026-02-31").unwrap_err().to_string();
+        assert!(err.contains("February 2026 has 28 days"), "{err}");
+        for bad in ["2026-2-28", "20260228", "2026-02-28T00", "yesterday"] {
+            let err = check_date(bad).unwrap_err().to_string();
+            assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+        }
     }
 }
