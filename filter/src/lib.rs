@@ -148,7 +148,7 @@ impl Engine {
         let evaluator = &mut self.evaluator;
         let detections = &mut self.detections;
         let counters = &mut self.counters;
-        let shape = record::visit_events(record, &mut |slot| {
+        let read = record::read_events(record, &mut |slot| {
             if enrich && slot.index.is_none() && enrichment.is_none() {
                 enrichment = evaluator.enrichment(slot.event);
             }
@@ -156,10 +156,10 @@ impl Engine {
                 detections.push(found);
             }
         });
-        if shape.is_err() {
+        let Ok(read) = read else {
             self.counters.unparsable = self.counters.unparsable.wrapping_add(1);
             return pass;
-        }
+        };
         if self.detections.is_empty() {
             if let Some(source_as) = enrichment {
                 self.counters.enriched = self.counters.enriched.wrapping_add(1);
@@ -168,7 +168,7 @@ impl Engine {
                     source_as.organisation,
                     source_as.category.as_deref(),
                 );
-                output::splice(record, "source_as", &rendered, out);
+                output::splice_at(record, &read.members.source_as, "source_as", &rendered, out);
                 return Verdict::Rewritten;
             }
             return pass;
@@ -184,7 +184,7 @@ impl Engine {
             return Verdict::Rewritten;
         }
         let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
-        output::splice(record, "detection", &rendered, out);
+        output::splice_at(record, &read.members.detection, "detection", &rendered, out);
         Verdict::Rewritten
     }
 

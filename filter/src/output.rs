@@ -28,25 +28,38 @@ pub fn looks_like_object(record: &[u8]) -> bool {
 /// other byte changes. The caller has validated `record` as a JSON object.
 pub fn splice(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
     let existing = existing_values(record, key);
-    if !existing.is_empty() {
-        out.clear();
-        out.reserve(record.len() + value.len());
-        let mut copied = 0;
-        for (start, end) in existing {
-            out.extend_from_slice(record.get(copied..start).unwrap_or_default());
-            out.extend_from_slice(value.as_bytes());
-            copied = end;
-        }
-        out.extend_from_slice(record.get(copied..).unwrap_or_default());
+    splice_at(record, &existing, key, value, out);
+}
+
+/// [`splice`] where the byte ranges of the existing `key` values (in order) are
+/// already known — the reader of the record found them on its one pass
+/// (`record::TopMembers`) — so the record is not walked again.
+pub fn splice_at(
+    record: &[u8],
+    existing: &[(usize, usize)],
+    key: &str,
+    value: &str,
+    out: &mut Vec<u8>,
+) {
+    if existing.is_empty() {
+        append_member(record, key, value, out);
         return;
     }
-    append_member(record, key, value, out);
+    out.clear();
+    out.reserve(record.len() + value.len() * existing.len());
+    let mut copied = 0;
+    for &(start, end) in existing {
+        out.extend_from_slice(record.get(copied..start).unwrap_or_default());
+        out.extend_from_slice(value.as_bytes());
+        copied = end;
+    }
+    out.extend_from_slice(record.get(copied..).unwrap_or_default());
 }
 
 /// Byte ranges of the values of every top-level member named `key`, in order. The
 /// walk over the top-level members is iterative (nested values are skipped, not
 /// descended into), so the nesting depth of the record costs no stack.
-fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
+pub(crate) fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let Some(members) = crate::scan::Value::parse_validated(record)
         .ok()

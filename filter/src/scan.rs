@@ -134,13 +134,14 @@ fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
 }
 
 /// Scans the string whose opening quote is at `open` and returns the offset of
-/// its closing quote. With `CHECK`, escapes, control
+/// its closing quote and whether it holds an escape. With `CHECK`, escapes, control
 /// bytes and UTF-8 are validated; without, only the end is found (for documents that
 /// [`validate`] already accepted).
-fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanError> {
+fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<(usize, bool), ScanError> {
     let start = open + 1;
     let mut pos = start;
     let mut non_ascii = false;
+    let mut escaped = false;
     // Once a non-ASCII byte is seen the whole string is UTF-8 checked at the end, so
     // further high bytes need not stop the word loop.
     let mut high_mask = if CHECK { HIGHS } else { 0 };
@@ -172,9 +173,10 @@ fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanE
                         ));
                     }
                 }
-                return Ok(pos);
+                return Ok((pos, escaped));
             }
             b'\\' => {
+                escaped = true;
                 let Some(&e) = doc.get(pos + 1) else {
                     return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
                 };
@@ -458,7 +460,7 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
                             expect = Expect::ValueOrClose;
                             continue;
                         }
-                        b'"' => pos = string_end::<true>(doc, pos)? + 1,
+                        b'"' => pos = string_end::<true>(doc, pos)?.0 + 1,
                         b'-' | b'0'..=b'9' => pos = number_end(doc, pos)?,
                         b't' => pos = literal_end(doc, pos, b"true")?,
                         b'f' => pos = literal_end(doc, pos, b"false")?,
@@ -474,7 +476,7 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
                     pos += 1;
                     expect = Expect::AfterValue;
                 } else if b == b'"' {
-                    pos = skip_ws(doc, string_end::<true>(doc, pos)? + 1);
+                    pos = skip_ws(doc, string_end::<true>(doc, pos)?.0 + 1);
                     match doc.get(pos) {
                         Some(b':') => pos += 1,
                         Some(&other) => {
@@ -520,6 +522,338 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
             pos += 1;
             break;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The validating reader: one pass that checks every byte it steps over exactly as
+// `validate` does and, at the same time, lets the caller stop at the members it
+// wants. `crate::record` reads a record with it: validation and extraction in one
+// walk, each byte seen once.
+// ---------------------------------------------------------------------------------
+
+const QUOTES: u64 = ONES * b'"' as u64;
+const BACKSLASHES: u64 = ONES * b'\\' as u64;
+const SPACES: u64 = ONES * 0x20;
+
+/// High bit set in the lowest byte of `w` that is a quote, a backslash, a control
+/// byte (below 0x20) or not ASCII; higher flagged bytes may be false positives.
+///
+/// Each subtraction flags a byte whose difference wraps (the byte sought, or a
+/// control byte for the last one) and also any byte of 0x81 and above, which the
+/// final `| w` flags anyway as not ASCII; a borrow can only reach bytes above a
+/// flagged one. So the lowest flagged byte is always one of the four kinds.
+#[inline(always)]
+fn string_special(w: u64) -> u64 {
+    ((w ^ QUOTES).wrapping_sub(ONES)
+        | (w ^ BACKSLASHES).wrapping_sub(ONES)
+        | w.wrapping_sub(SPACES)
+        | w)
+        & HIGHS
+}
+
+/// Validates the string whose opening quote is at `open`, as [`validate`] does, and
+/// returns the offset of its closing quote and whether it holds a backslash escape.
+/// ASCII is read eight bytes per step; a string with a non-ASCII byte is checked
+/// from its start by the general path (UTF-8 included).
+#[inline]
+pub fn checked_string(doc: &[u8], open: usize) -> Result<(usize, bool), ScanError> {
+    let mut pos = open + 1;
+    let mut escaped = false;
+    loop {
+        while let Some(w) = word_at(doc, pos) {
+            let special = string_special(w);
+            if special != 0 {
+                pos += (special.trailing_zeros() / 8) as usize;
+                break;
+            }
+            pos += 8;
+        }
+        let Some(&b) = doc.get(pos) else {
+            return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
+        };
+        match b {
+            b'"' => return Ok((pos, escaped)),
+            b'\\' => {
+                escaped = true;
+                pos = checked_escape(doc, pos)?;
+            }
+            0..=0x1f => return Err(ScanError::at(ErrorKind::ControlInString, pos)),
+            0x80.. => return string_end::<true>(doc, open),
+            _ => pos += 1,
+        }
+    }
+}
+
+/// Checks the escape at `pos` (a backslash) and returns the offset after it.
+#[inline]
+fn checked_escape(doc: &[u8], pos: usize) -> Result<usize, ScanError> {
+    match doc.get(pos + 1) {
+        Some(b'u') => {
+            for i in 2..6 {
+                match doc.get(pos + i) {
+                    Some(h) if h.is_ascii_hexdigit() => {}
+                    Some(_) => return Err(ScanError::at(ErrorKind::InvalidEscape, pos)),
+                    None => return Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+                }
+            }
+            Ok(pos + 6)
+        }
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(pos + 2),
+        Some(_) => Err(ScanError::at(ErrorKind::InvalidEscape, pos)),
+        None => Err(ScanError::at(ErrorKind::Truncated, doc.len())),
+    }
+}
+
+/// The byte at `pos`, or a truncation error.
+#[inline(always)]
+fn byte(doc: &[u8], pos: usize) -> Result<u8, ScanError> {
+    doc.get(pos)
+        .copied()
+        .ok_or(ScanError::at(ErrorKind::Truncated, doc.len()))
+}
+
+/// The first non-whitespace position at or after `pos`, without a call when the
+/// byte there is not whitespace (compact JSON).
+#[inline(always)]
+fn ws(doc: &[u8], pos: usize) -> usize {
+    match doc.get(pos) {
+        Some(&b) if b <= b' ' => skip_ws(doc, pos),
+        _ => pos,
+    }
+}
+
+fn unexpected(doc: &[u8], pos: usize) -> ScanError {
+    match doc.get(pos) {
+        Some(&b) => ScanError::at(ErrorKind::UnexpectedByte(b), pos),
+        None => ScanError::at(ErrorKind::Truncated, doc.len()),
+    }
+}
+
+/// From `pos` (whitespace allowed): a key, its colon and the whitespace after it.
+/// Returns the key's opening and closing quotes, the offset of the value and whether
+/// the key holds an escape.
+#[inline(always)]
+fn checked_key(doc: &[u8], pos: usize) -> Result<(usize, usize, usize, bool), ScanError> {
+    let open = ws(doc, pos);
+    if byte(doc, open)? != b'"' {
+        return Err(unexpected(doc, open));
+    }
+    let (close, escaped) = checked_string(doc, open)?;
+    let mut colon = close + 1;
+    if doc.get(colon) != Some(&b':') {
+        colon = skip_ws(doc, colon);
+        if byte(doc, colon)? != b':' {
+            return Err(unexpected(doc, colon));
+        }
+    }
+    Ok((open, close, ws(doc, colon + 1), escaped))
+}
+
+/// Validates the scalar (string, number or literal) at `pos` and returns its end.
+#[inline(always)]
+fn checked_scalar(doc: &[u8], pos: usize, first: u8) -> Result<(usize, Kind), ScanError> {
+    match first {
+        b'"' => Ok((checked_string(doc, pos)?.0 + 1, Kind::String)),
+        b'-' | b'0'..=b'9' => Ok((number_end(doc, pos)?, Kind::Number)),
+        b't' => Ok((literal_end(doc, pos, b"true")?, Kind::Bool)),
+        b'f' => Ok((literal_end(doc, pos, b"false")?, Kind::Bool)),
+        b'n' => Ok((literal_end(doc, pos, b"null")?, Kind::Null)),
+        _ => Err(unexpected(doc, pos)),
+    }
+}
+
+/// Validates the value that starts at `pos` (no leading whitespace) as [`validate`]
+/// does, and returns its end (exclusive) and kind. Containers are read with an
+/// explicit depth stack (one bit per level), never by recursion.
+pub fn checked_value(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
+    let first = byte(doc, pos)?;
+    let kind = match first {
+        b'{' => Kind::Object,
+        b'[' => Kind::Array,
+        _ => return checked_scalar(doc, pos, first),
+    };
+    let mut stack = DepthStack::new();
+    let mut p = pos;
+    'value: loop {
+        // At a value (whitespace allowed).
+        p = ws(doc, p);
+        let b = byte(doc, p)?;
+        match b {
+            b'{' => {
+                p = ws(doc, p + 1);
+                if doc.get(p) == Some(&b'}') {
+                    p += 1;
+                } else {
+                    stack.push(true);
+                    p = checked_key(doc, p)?.2;
+                    continue 'value;
+                }
+            }
+            b'[' => {
+                p = ws(doc, p + 1);
+                if doc.get(p) == Some(&b']') {
+                    p += 1;
+                } else {
+                    stack.push(false);
+                    continue 'value;
+                }
+            }
+            _ => p = checked_scalar(doc, p, b)?.0,
+        }
+        // After a value: `,` or the close of the enclosing container.
+        loop {
+            let Some(in_object) = stack.top_is_object() else {
+                return Ok((p, kind));
+            };
+            p = ws(doc, p);
+            match (byte(doc, p)?, in_object) {
+                (b',', true) => {
+                    p = checked_key(doc, p + 1)?.2;
+                    continue 'value;
+                }
+                (b',', false) => {
+                    p += 1;
+                    continue 'value;
+                }
+                (b'}', true) | (b']', false) => {
+                    stack.pop();
+                    p += 1;
+                }
+                _ => return Err(unexpected(doc, p)),
+            }
+        }
+    }
+}
+
+/// A key read by [`ObjectReader::next_key`]: its raw bytes (between the quotes).
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'a> {
+    pub raw: &'a [u8],
+    /// Whether `raw` holds a backslash escape (then it must be decoded to compare).
+    pub escaped: bool,
+}
+
+impl<'a> Key<'a> {
+    /// The decoded key, borrowed unless it has escapes; the raw bytes if it does not
+    /// decode (then it matches no wanted name, which holds no backslash).
+    #[inline]
+    pub fn name(&self) -> Cow<'a, [u8]> {
+        RawStr {
+            raw: self.raw,
+            escaped: self.escaped,
+        }
+        .name()
+    }
+}
+
+/// Walks the members of one object, validating every byte it steps over as
+/// [`validate`] does. After [`ObjectReader::next_key`] the caller takes the value
+/// with [`ObjectReader::skip`], [`ObjectReader::string`], or by reading the nested
+/// object at [`ObjectReader::pos`] and calling [`ObjectReader::resume`].
+pub struct ObjectReader<'a> {
+    doc: &'a [u8],
+    /// The value's offset after `next_key`; the end of the last value otherwise.
+    pub pos: usize,
+    first: bool,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// The object whose `{` is at `open`.
+    #[inline]
+    pub fn open(doc: &'a [u8], open: usize) -> Result<ObjectReader<'a>, ScanError> {
+        if byte(doc, open)? != b'{' {
+            return Err(unexpected(doc, open));
+        }
+        Ok(ObjectReader {
+            doc,
+            pos: open + 1,
+            first: true,
+        })
+    }
+
+    /// The next key, leaving [`ObjectReader::pos`] at its value; `None` once the
+    /// closing brace is read (then `pos` is just past it).
+    #[inline]
+    pub fn next_key(&mut self) -> Result<Option<Key<'a>>, ScanError> {
+        let doc = self.doc;
+        let mut p = self.pos;
+        if self.first {
+            self.first = false;
+            p = ws(doc, p);
+            if byte(doc, p)? == b'}' {
+                self.pos = p + 1;
+                return Ok(None);
+            }
+        } else {
+            // `,"` is what compact JSON has between members.
+            match doc.get(p) {
+                Some(b',') => p += 1,
+                _ => {
+                    p = ws(doc, p);
+                    match byte(doc, p)? {
+                        b',' => p += 1,
+                        b'}' => {
+                            self.pos = p + 1;
+                            return Ok(None);
+                        }
+                        _ => return Err(unexpected(doc, p)),
+                    }
+                }
+            }
+        }
+        let (open, close, value, escaped) = checked_key(doc, p)?;
+        self.pos = value;
+        Ok(Some(Key {
+            raw: doc.get(open + 1..close).unwrap_or_default(),
+            escaped,
+        }))
+    }
+
+    /// Validates and steps over the value at the cursor.
+    #[inline]
+    pub fn skip(&mut self) -> Result<Kind, ScanError> {
+        let (end, kind) = checked_value(self.doc, self.pos)?;
+        self.pos = end;
+        Ok(kind)
+    }
+
+    /// The value at the cursor, validated and stepped over: its span in the document
+    /// and kind.
+    #[inline]
+    pub fn span(&mut self) -> Result<(usize, usize, Kind), ScanError> {
+        let start = self.pos;
+        let (end, kind) = checked_value(self.doc, start)?;
+        self.pos = end;
+        Ok((start, end, kind))
+    }
+
+    /// If the value at the cursor is a string: validated and stepped over, its raw
+    /// contents and whether they hold an escape. `None` (cursor unmoved) otherwise.
+    #[inline]
+    pub fn string(&mut self) -> Result<Option<Key<'a>>, ScanError> {
+        let open = self.pos;
+        if self.doc.get(open) != Some(&b'"') {
+            return Ok(None);
+        }
+        let (close, escaped) = checked_string(self.doc, open)?;
+        self.pos = close + 1;
+        Ok(Some(Key {
+            raw: self.doc.get(open + 1..close).unwrap_or_default(),
+            escaped,
+        }))
+    }
+
+    /// Whether the value at the cursor is an object (to be read in place).
+    #[inline]
+    pub fn at_object(&self) -> bool {
+        self.doc.get(self.pos) == Some(&b'{')
+    }
+
+    /// Moves the cursor past a nested value read separately, which ended at `end`.
+    #[inline]
+    pub fn resume(&mut self, end: usize) {
+        self.pos = end;
     }
 }
 
@@ -1193,6 +1527,11 @@ mod tests {
             let ours = validate(&doc).is_ok();
             let theirs = serde_json::from_slice::<serde_json::Value>(&doc).is_ok();
             assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&doc));
+            // The one-pass reader's value check accepts exactly the same.
+            let start = skip_ws(&doc, 0);
+            let one_pass = checked_value(&doc, start)
+                .is_ok_and(|(end, _)| skip_ws(&doc, end) == doc.len());
+            assert_eq!(one_pass, ours, "{:?}", String::from_utf8_lossy(&doc));
         }
     }
 }

@@ -90,7 +90,59 @@ fn report(title: &str, classes: &mut BTreeMap<&str, Vec<u64>>) {
     }
 }
 
+/// `fuel_classes --stages MODULE ENTRY,ENTRY,.. FILE`: the fuel of each line of FILE
+/// through each named export of MODULE (a module with the filter's entry-point
+/// signature and `malloc`/`free`, e.g. one that runs a single stage of the filter),
+/// each export in its own instance, one column per export. For profiling: fuel
+/// counted around one stage at a time.
+fn stages(module: &str, entries: &str, path: &str) {
+    let bytes = std::fs::read(module).unwrap_or_else(|e| panic!("{module}: {e}"));
+    let lines = fixtures::lines(Path::new(path));
+    let time = RecordTime {
+        sec: RECORD_TIME_SEC,
+        nsec: 0,
+    };
+    let mut columns = Vec::new();
+    for entry in entries.split(',') {
+        let mut options = HostOptions::new(Mode::Annotate);
+        options.fuel = true;
+        options.capture_stderr = true;
+        options.module = Some(bytes.clone());
+        options.entry_override = Some(entry.to_owned());
+        let mut h = vpnrecon_host::open(Backend::Wasmtime, &options)
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let mut out = Vec::new();
+        let fuel: Vec<u64> = lines
+            .iter()
+            .map(|line| {
+                let _ = h.call(b"aws.cloudtrail", time, line.as_bytes(), &mut out);
+                h.last_fuel().unwrap_or(0)
+            })
+            .collect();
+        columns.push(fuel);
+    }
+    println!("{}\trecord", entries.replace(',', "\t"));
+    for (i, line) in lines.iter().enumerate() {
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| c.get(i).copied().unwrap_or(0).to_string())
+            .collect();
+        println!(
+            "{}\t{}",
+            row.join("\t"),
+            line.chars().take(60).collect::<String>()
+        );
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, module, entries, path] = args.as_slice() {
+        if flag == "--stages" {
+            stages(module, entries, path);
+            return;
+        }
+    }
     // `fuel_classes FILE`: the fuel of each line of FILE, in one instance.
     if let Some(path) = std::env::args().nth(1) {
         let mut h = host();
