@@ -259,22 +259,28 @@ fn push_ip(out: &mut String, ip: std::net::IpAddr) {
     }
 }
 
-/// A JSON string: runs of bytes that need no escape are copied whole.
+/// A JSON string: runs of bytes that need no escape are copied whole, found eight
+/// bytes at a time.
 pub fn string(out: &mut String, text: &str) {
     out.push('"');
+    let bytes = text.as_bytes();
     let mut plain = 0;
-    for (i, b) in text.bytes().enumerate() {
+    let mut at = 0;
+    loop {
+        at = next_escapable(bytes, at);
+        let Some(&b) = bytes.get(at) else {
+            break;
+        };
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
             b'\n' => "\\n",
             b'\r' => "\\r",
             b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
+            _ => "",
         };
-        // Escapable bytes are ASCII, so `plain..i` ends on a character boundary.
-        out.push_str(text.get(plain..i).unwrap_or_default());
+        // Escapable bytes are ASCII, so `plain..at` ends on a character boundary.
+        out.push_str(text.get(plain..at).unwrap_or_default());
         if escape.is_empty() {
             out.push_str("\\u00");
             out.push(char::from(
@@ -286,10 +292,41 @@ pub fn string(out: &mut String, text: &str) {
         } else {
             out.push_str(escape);
         }
-        plain = i + 1;
+        at += 1;
+        plain = at;
     }
     out.push_str(text.get(plain..).unwrap_or_default());
     out.push('"');
+}
+
+/// The offset of the first byte at or after `from` that JSON requires escaped (a
+/// quote, a backslash or a control byte), or `bytes.len()`.
+#[inline]
+fn next_escapable(bytes: &[u8], mut at: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let w = u64::from_le_bytes(*chunk);
+        let q = w ^ (ONES * u64::from(b'"'));
+        let b = w ^ (ONES * u64::from(b'\\'));
+        // Exact for the lowest flagged byte: a zero byte of `q` or `b`, or a byte
+        // below 0x20 of `w` (a borrow only reaches bytes above it).
+        let hit = ((q.wrapping_sub(ONES) & !q)
+            | (b.wrapping_sub(ONES) & !b)
+            | (w.wrapping_sub(ONES * 0x20) & !w))
+            & HIGHS;
+        if hit != 0 {
+            return at + (hit.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while let Some(&b) = bytes.get(at) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            return at;
+        }
+        at += 1;
+    }
+    at
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -389,6 +426,26 @@ mod tests {
         assert!(!looks_like_object(b""));
         assert!(!looks_like_object(b"{\"a\":1"));
         assert!(!looks_like_object(b"\xef\xbb\xbf{}"));
+    }
+
+    #[test]
+    fn escapes_found_at_every_offset() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', '\u{e9}'] {
+                    let text: String = (0..len)
+                        .map(|i| if i == at { special } else { 'a' })
+                        .collect();
+                    let mut out = String::new();
+                    string(&mut out, &text);
+                    assert_eq!(
+                        out,
+                        serde_json::to_string(&text).unwrap_or_default(),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -45,7 +45,7 @@
 //! wrapped line by decoding it and reading the decoded text in one pass.
 
 use crate::event::{Event, Outcome, Text};
-use crate::scan::{self, Kind, ObjectReader, ScanError, Value};
+use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Value};
 use std::fmt;
 
 /// Which key held the wrapped JSON text.
@@ -141,22 +141,21 @@ pub fn read_events(
     visit: &mut dyn FnMut(EventSlot<'_>),
 ) -> Result<Read, Malformed> {
     let mut members = TopMembers::default();
-    let found = match read_document(record, Some(&mut members)) {
-        Ok(found) => found,
-        Err(e) => return Err(malformed(record, e)),
+    let Ok(found) = read_document(record, Some(&mut members)) else {
+        return Err(malformed(record));
     };
     let shape = visit_found(found, visit, true);
     Ok(Read { shape, members })
 }
 
-/// Why `record` is not read: what [`scan::validate`] says of it (the one-pass
-/// reader accepts exactly what `validate` accepts, as an object; its own error
-/// stands only if the two ever disagreed).
+/// Why `record` is not read: what [`scan::validate`] says of it. (The one-pass
+/// reader accepts exactly the objects `validate` accepts, as the tests check; were
+/// they ever to disagree, the record would still be passed through, as a record
+/// that is not an object.)
 #[cold]
-fn malformed(record: &[u8], own: ScanError) -> Malformed {
+fn malformed(record: &[u8]) -> Malformed {
     match scan::validate(record) {
         Err(e) => Malformed::Json(e),
-        Ok(Kind::Object) => Malformed::Json(own),
         Ok(_) => Malformed::NotAnObject,
     }
 }
@@ -187,15 +186,12 @@ fn first<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
 fn read_document<'a>(
     doc: &'a [u8],
     members: Option<&mut TopMembers>,
-) -> Result<Found<'a>, ScanError> {
+) -> Result<Found<'a>, Invalid> {
     let open = scan::skip_ws(doc, 0);
     let (end, found) = read_object(doc, open, members)?;
     let after = scan::skip_ws(doc, end);
     if after != doc.len() {
-        return Err(ScanError {
-            kind: scan::ErrorKind::TrailingData,
-            offset: after,
-        });
+        return Err(Invalid);
     }
     Ok(found)
 }
@@ -278,7 +274,7 @@ fn read_object<'a>(
     doc: &'a [u8],
     open: usize,
     mut members: Option<&mut TopMembers>,
-) -> Result<(usize, Found<'a>), ScanError> {
+) -> Result<(usize, Found<'a>), Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     let mut f = Found::default();
     while let Some(key) = r.next_key()? {
@@ -343,7 +339,7 @@ fn read_object<'a>(
 }
 
 /// Whether the object at `open` has a member named `action`; and its end.
-fn has_action(doc: &[u8], open: usize) -> Result<(usize, bool), ScanError> {
+fn has_action(doc: &[u8], open: usize) -> Result<(usize, bool), Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     let mut found = false;
     while let Some(key) = r.next_key()? {
@@ -431,7 +427,7 @@ fn visit_batch(array: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) {
             });
             end
         } else {
-            let Ok((end, _)) = scan::checked_value(array, pos) else {
+            let Ok(end) = scan::checked_value(array, pos) else {
                 return;
             };
             end
@@ -490,7 +486,7 @@ impl<'a> Collector<'a> {
     /// The field at the cursor of `r` (a top-level or `userIdentity` member),
     /// validated and stepped over; kept if it is the field's first occurrence.
     #[inline]
-    fn take(&mut self, field: Field, doc: &'a [u8], r: &mut ObjectReader<'a>) -> Result<(), ScanError> {
+    fn take(&mut self, field: Field, doc: &'a [u8], r: &mut ObjectReader<'a>) -> Result<(), Invalid> {
         if !self.claim(field) {
             r.skip()?;
             return Ok(());
@@ -617,7 +613,7 @@ fn identity_key(key: &[u8]) -> Option<Field> {
 /// The fields of the `userIdentity` object at `open`, read in place (and validated)
 /// to its closing brace, whose end is returned; `sessionContext` and
 /// `sessionIssuer` are read in place too.
-fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, ScanError> {
+fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
         match identity_key(&key.name()) {
@@ -640,7 +636,7 @@ fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Resul
 }
 
 /// `sessionContext`: only `sessionIssuer.userName` is wanted.
-fn session_context<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, ScanError> {
+fn session_context<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
         if same(&key.name(), b"sessionIssuer") && c.claim(Field::SessionIssuer) && r.at_object() {
@@ -654,7 +650,7 @@ fn session_context<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Res
 }
 
 /// `sessionIssuer.userName`: Elastic's `user.name` and the role name.
-fn session_issuer<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, ScanError> {
+fn session_issuer<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
         if same(&key.name(), b"userName") && c.claim(Field::RoleName) {
