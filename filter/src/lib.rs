@@ -183,8 +183,10 @@ impl Engine {
             out.extend_from_slice(finding.as_bytes());
             return Verdict::Rewritten;
         }
-        let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
-        output::splice_at(record, &read.members.detection, "detection", &rendered, out);
+        let (detections, config_error) = (&self.detections, self.evaluator.config_error());
+        output::splice_rendered(record, &read.members.detection, "detection", out, |buf| {
+            output::render_detections_into(buf, detections, config_error)
+        });
         Verdict::Rewritten
     }
 
