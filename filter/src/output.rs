@@ -374,33 +374,18 @@ pub fn string<S: Sink>(out: &mut S, text: &str) {
 }
 
 /// The offset of the first byte at or after `from` that JSON requires escaped (a
-/// quote, a backslash or a control byte), or `bytes.len()`.
+/// quote, a backslash or a control byte), or `bytes.len()`: the scanner's search
+/// for bytes special inside a string (sixteen bytes per step), which also stops at
+/// non-ASCII bytes; those need no escape and the search goes on after them.
 #[inline]
 fn next_escapable(bytes: &[u8], mut at: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
-        let w = u64::from_le_bytes(*chunk);
-        let q = w ^ (ONES * u64::from(b'"'));
-        let b = w ^ (ONES * u64::from(b'\\'));
-        // Exact for the lowest flagged byte: a zero byte of `q` or `b`, or a byte
-        // below 0x20 of `w` (a borrow only reaches bytes above it).
-        let hit = ((q.wrapping_sub(ONES) & !q)
-            | (b.wrapping_sub(ONES) & !b)
-            | (w.wrapping_sub(ONES * 0x20) & !w))
-            & HIGHS;
-        if hit != 0 {
-            return at + (hit.trailing_zeros() / 8) as usize;
+    loop {
+        at = crate::scan::next_string_special(bytes, at);
+        match bytes.get(at) {
+            Some(&b) if b >= 0x80 => at += 1,
+            _ => return at,
         }
-        at += 8;
     }
-    while let Some(&b) = bytes.get(at) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            return at;
-        }
-        at += 1;
-    }
-    at
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

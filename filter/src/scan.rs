@@ -567,7 +567,7 @@ fn string_special(w: u64) -> u64 {
 /// The first byte at or after `pos` that is special inside a string (see
 /// [`string_special`]), eight bytes per step; `doc.len()` if none.
 #[inline(always)]
-fn next_string_special(doc: &[u8], mut pos: usize) -> usize {
+pub(crate) fn next_string_special(doc: &[u8], mut pos: usize) -> usize {
     // Most strings are short: one word first, then sixteen bytes per bounds check.
     if let Some(chunk) = doc.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
         let special = string_special(u64::from_le_bytes(*chunk));
