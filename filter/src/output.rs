@@ -491,10 +491,18 @@ mod tests {
         ] {
             let existing = existing_values(record.as_bytes(), "detection");
             let mut rendered = Vec::new();
-            splice_rendered(record.as_bytes(), &existing, "detection", &mut rendered, |b| {
-                b.extend_from_slice(b"{\"x\":1}")
-            });
-            assert_eq!(String::from_utf8_lossy(&rendered), spliced(record), "{record}");
+            splice_rendered(
+                record.as_bytes(),
+                &existing,
+                "detection",
+                &mut rendered,
+                |b| b.extend_from_slice(b"{\"x\":1}"),
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&rendered),
+                spliced(record),
+                "{record}"
+            );
         }
     }
 

@@ -136,10 +136,7 @@ pub fn visit_events(
 
 /// [`visit_events`], also returning where the top-level `detection` and
 /// `source_as` values are. No event is visited unless the whole record is valid.
-pub fn read_events(
-    record: &[u8],
-    visit: &mut dyn FnMut(EventSlot<'_>),
-) -> Result<Read, Malformed> {
+pub fn read_events(record: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) -> Result<Read, Malformed> {
     let mut members = TopMembers::default();
     let Ok(found) = read_document(record, Some(&mut members)) else {
         return Err(malformed(record));
@@ -486,7 +483,12 @@ impl<'a> Collector<'a> {
     /// The field at the cursor of `r` (a top-level or `userIdentity` member),
     /// validated and stepped over; kept if it is the field's first occurrence.
     #[inline]
-    fn take(&mut self, field: Field, doc: &'a [u8], r: &mut ObjectReader<'a>) -> Result<(), Invalid> {
+    fn take(
+        &mut self,
+        field: Field,
+        doc: &'a [u8],
+        r: &mut ObjectReader<'a>,
+    ) -> Result<(), Invalid> {
         if !self.claim(field) {
             r.skip()?;
             return Ok(());
@@ -616,27 +618,29 @@ fn identity_key(key: &[u8]) -> Option<Field> {
 fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
-        match identity_key(&key.name()) {
-            Some(Field::SessionContext) => {
-                // Claimed whatever its type: a later duplicate never counts.
-                if c.claim(Field::SessionContext) && r.at_object() {
-                    let end = session_context(c, doc, r.pos)?;
-                    r.resume(end);
-                } else {
-                    r.skip()?;
-                }
+        let field = identity_key(&key.name());
+        if let Some(Field::SessionContext) = field {
+            // Claimed whatever its type: a later duplicate never counts.
+            if c.claim(Field::SessionContext) && r.at_object() {
+                let end = session_context(c, doc, r.pos)?;
+                r.resume(end);
+                continue;
             }
-            Some(field) => c.take(field, doc, &mut r)?,
-            None => {
-                r.skip()?;
-            }
+        } else if let Some(field) = field {
+            c.take(field, doc, &mut r)?;
+            continue;
         }
+        r.skip()?;
     }
     Ok(r.pos)
 }
 
 /// `sessionContext`: only `sessionIssuer.userName` is wanted.
-fn session_context<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
+fn session_context<'a>(
+    c: &mut Collector<'a>,
+    doc: &'a [u8],
+    open: usize,
+) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
         if same(&key.name(), b"sessionIssuer") && c.claim(Field::SessionIssuer) && r.at_object() {
@@ -1121,7 +1125,10 @@ mod tests {
             self.next() % 100 < percent
         }
         fn pick<'t>(&mut self, items: &[&'t str]) -> &'t str {
-            items.get(self.below(items.len())).copied().unwrap_or_default()
+            items
+                .get(self.below(items.len()))
+                .copied()
+                .unwrap_or_default()
         }
         fn ws(&mut self) -> &'static str {
             if self.chance(80) {
@@ -1181,10 +1188,13 @@ mod tests {
         fn value(&mut self, depth: usize) -> String {
             match self.below(if depth == 0 { 5 } else { 7 }) {
                 0 => {
-                    let t = self.pick(&["x", "", "caf\u{e9}", "a\"b", "\u{1f600}", "eventName", "}]"]);
+                    let t =
+                        self.pick(&["x", "", "caf\u{e9}", "a\"b", "\u{1f600}", "eventName", "}]"]);
                     self.string(t)
                 }
-                1 => self.pick(&["0", "-1", "1.5e3", "123456789012", "-0.0", "1E+2"]).to_owned(),
+                1 => self
+                    .pick(&["0", "-1", "1.5e3", "123456789012", "-0.0", "1E+2"])
+                    .to_owned(),
                 2 => self.pick(&["true", "false", "null"]).to_owned(),
                 3 => self.string("ListUsers"),
                 4 => "{}".to_owned(),
@@ -1234,7 +1244,9 @@ mod tests {
         }
         fn account(&mut self) -> String {
             match self.below(4) {
-                0 => self.pick(&["111122223333", "11122223333", "1.2e3", "-5", "0.5"]).to_owned(),
+                0 => self
+                    .pick(&["111122223333", "11122223333", "1.2e3", "-5", "0.5"])
+                    .to_owned(),
                 _ => self.field(&["111122223333", "444455556666", ""]),
             }
         }
@@ -1245,8 +1257,14 @@ mod tests {
             let issuer = {
                 let members = vec![
                     ("type".to_owned(), self.string("Role")),
-                    ("userName".to_owned(), self.field(&["web-role", "", "r\u{e9}le"])),
-                    ("arn".to_owned(), self.string("arn:aws:iam::111122223333:role/web-role")),
+                    (
+                        "userName".to_owned(),
+                        self.field(&["web-role", "", "r\u{e9}le"]),
+                    ),
+                    (
+                        "arn".to_owned(),
+                        self.string("arn:aws:iam::111122223333:role/web-role"),
+                    ),
                 ];
                 let members = self.members(members);
                 self.object(&members)
@@ -1263,7 +1281,10 @@ mod tests {
                 self.object(&members)
             };
             let mut members = vec![
-                ("type".to_owned(), self.field(&["AssumedRole", "IAMUser", "AWSService"])),
+                (
+                    "type".to_owned(),
+                    self.field(&["AssumedRole", "IAMUser", "AWSService"]),
+                ),
                 ("principalId".to_owned(), self.string("AROAEXAMPLE:i-0abc")),
                 (
                     "arn".to_owned(),
@@ -1273,7 +1294,10 @@ mod tests {
                     ]),
                 ),
                 ("accountId".to_owned(), self.account()),
-                ("accessKeyId".to_owned(), self.field(&["ASIAEXAMPLE", "AKIA"])),
+                (
+                    "accessKeyId".to_owned(),
+                    self.field(&["ASIAEXAMPLE", "AKIA"]),
+                ),
                 ("userName".to_owned(), self.field(&["alice", "bob"])),
             ];
             if self.chance(80) {
@@ -1288,12 +1312,27 @@ mod tests {
             let mut members = vec![
                 ("eventVersion".to_owned(), self.string("1.08")),
                 ("userIdentity".to_owned(), self.identity()),
-                ("eventTime".to_owned(), self.field(&["2026-06-01T12:00:00Z", "bad"])),
-                ("eventSource".to_owned(), self.field(&["iam.amazonaws.com", "s3.amazonaws.com"])),
-                ("eventName".to_owned(), self.field(&["ListUsers", "GetObject", "ListFunctions20150331"])),
+                (
+                    "eventTime".to_owned(),
+                    self.field(&["2026-06-01T12:00:00Z", "bad"]),
+                ),
+                (
+                    "eventSource".to_owned(),
+                    self.field(&["iam.amazonaws.com", "s3.amazonaws.com"]),
+                ),
+                (
+                    "eventName".to_owned(),
+                    self.field(&["ListUsers", "GetObject", "ListFunctions20150331"]),
+                ),
                 ("awsRegion".to_owned(), self.field(&["us-east-1"])),
-                ("sourceIPAddress".to_owned(), self.field(&["146.70.117.42", "AWS Internal", "2001:db8::1"])),
-                ("userAgent".to_owned(), self.field(&["aws-cli/2.15.0", "caf\u{e9} \u{1f600}"])),
+                (
+                    "sourceIPAddress".to_owned(),
+                    self.field(&["146.70.117.42", "AWS Internal", "2001:db8::1"]),
+                ),
+                (
+                    "userAgent".to_owned(),
+                    self.field(&["aws-cli/2.15.0", "caf\u{e9} \u{1f600}"]),
+                ),
                 ("errorCode".to_owned(), self.field(&["AccessDenied"])),
                 ("requestParameters".to_owned(), self.value(3)),
                 ("responseElements".to_owned(), self.value(1)),
@@ -1312,7 +1351,13 @@ mod tests {
                 0 => {
                     let n = self.below(4);
                     let items: Vec<String> = (0..n)
-                        .map(|_| if self.chance(80) { self.event() } else { self.value(1) })
+                        .map(|_| {
+                            if self.chance(80) {
+                                self.event()
+                            } else {
+                                self.value(1)
+                            }
+                        })
                         .collect();
                     let records = format!("[{}]", items.join(","));
                     let detection = self.value(1);
@@ -1360,8 +1405,16 @@ mod tests {
                     self.object(&members)
                 }
                 3 | 4 => {
-                    let inner = if self.chance(70) { self.event() } else { self.record() };
-                    let wrapped = if self.chance(10) { self.value(1) } else { self.string(&inner) };
+                    let inner = if self.chance(70) {
+                        self.event()
+                    } else {
+                        self.record()
+                    };
+                    let wrapped = if self.chance(10) {
+                        self.value(1)
+                    } else {
+                        self.string(&inner)
+                    };
                     let key = self.pick(&["log", "message"]);
                     let stream = self.string("stdout");
                     let members = self.members(vec![
@@ -1379,7 +1432,10 @@ mod tests {
             let alphabet = b"{}[]\":,\\u0 \t\na1e-.tfn\x80\xc3\xa9\x00/";
             for _ in 0..=self.below(3) {
                 let at = self.below(doc.len() + 1);
-                let byte = alphabet.get(self.below(alphabet.len())).copied().unwrap_or(b' ');
+                let byte = alphabet
+                    .get(self.below(alphabet.len()))
+                    .copied()
+                    .unwrap_or(b' ');
                 match self.below(3) {
                     0 => doc.insert(at, byte),
                     1 if at < doc.len() => {
@@ -1494,8 +1550,16 @@ mod tests {
             assert_eq!(got(&e.identity_type), id("type"), "{text}");
             assert_eq!(got(&e.access_key_id), id("accessKeyId"), "{text}");
             assert_eq!(got(&e.role_name), issuer_name, "{text}");
-            assert_eq!(got(&e.user_name), issuer_name.clone().or(id("userName")), "{text}");
-            if !matches!(identity.and_then(|i| i.get("accountId")), Some(J::Number(_))) && !matches!(top.get("recipientAccountId"), Some(J::Number(_))) {
+            assert_eq!(
+                got(&e.user_name),
+                issuer_name.clone().or(id("userName")),
+                "{text}"
+            );
+            if !matches!(
+                identity.and_then(|i| i.get("accountId")),
+                Some(J::Number(_))
+            ) && !matches!(top.get("recipientAccountId"), Some(J::Number(_)))
+            {
                 assert_eq!(got(&e.account_id), account_id, "{text}");
             }
             compared += 1;

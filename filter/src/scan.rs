@@ -579,7 +579,9 @@ pub(crate) fn next_string_special(doc: &[u8], mut pos: usize) -> usize {
     while let Some(chunk) = doc.get(pos..).and_then(<[u8]>::first_chunk::<16>) {
         let (low, high) = chunk.split_at(8);
         let low = low.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
-        let high = high.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
+        let high = high
+            .first_chunk::<8>()
+            .map_or(0, |w| u64::from_le_bytes(*w));
         let (a, b) = (string_special(low), string_special(high));
         if a | b != 0 {
             let bit = if a != 0 {

@@ -109,8 +109,8 @@ fn stages(module: &str, entries: &str, path: &str) {
         options.capture_stderr = true;
         options.module = Some(bytes.clone());
         options.entry_override = Some(entry.to_owned());
-        let mut h = vpnrecon_host::open(Backend::Wasmtime, &options)
-            .unwrap_or_else(|e| panic!("{e:#}"));
+        let mut h =
+            vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"));
         let mut out = Vec::new();
         let fuel: Vec<u64> = lines
             .iter()

@@ -7,7 +7,6 @@ use super::{ecs_event, Collector, EventSlot, Field, Malformed, Shape, WrapKey};
 use crate::event::Event;
 use crate::scan::{self, Kind, Value};
 
-
 /// Validates `record`, recognises its shape and calls `visit` once per event.
 pub fn visit_events(
     record: &[u8],
@@ -269,4 +268,3 @@ fn session_context<'a>(c: &mut Collector<'a>, context: &mut scan::Members<'a>) {
         }
     }
 }
-
