@@ -20,6 +20,10 @@
 //!   nested values are skipped with a bracket counter (token by token, string
 //!   contents eight bytes at a time), never by recursion, and [`Members::enter`] walks into a wanted nested object in place
 //!   instead of skipping it first.
+//! * [`ObjectReader`] / [`checked_value`] are the one-pass reader `crate::record`
+//!   uses: they validate every byte they step over exactly as [`validate`] does
+//!   while the caller picks out the members it wants, so a record is validated and
+//!   read in the same walk.
 //! * [`RawStr::decode`] turns a string span into `Cow<str>`, borrowed unless the
 //!   string has escapes.
 //!
