@@ -2,6 +2,8 @@
 //! table in docs/BENCHMARKS.md.
 //!
 //!     cargo run --release -p vpnrecon-e2e --example fuel_classes
+//!     cargo run -p vpnrecon-e2e --example fuel_classes -- --mix 20000 [MODULE]
+//!     cargo run -p vpnrecon-e2e --example fuel_classes -- --stages MODULE ENTRY,.. FILE
 //!
 //! Each record's class comes from the module's own counters (`vpnrecon_info`) read
 //! after the call, and from whether its top-level `eventName` is a configured action
@@ -135,8 +137,34 @@ fn stages(module: &str, entries: &str, path: &str) {
     }
 }
 
+/// `fuel_classes --mix N [MODULE]`: the per-class table over N events of
+/// `vpnrecon bench`'s generated mix (seed 1, 1% VPN discovery candidates), in one
+/// instance of MODULE (default: the embedded module), so that two builds of the
+/// filter compare on the same records.
+fn mix(n: usize, module: Option<&str>) {
+    let vpn = vpnrecon_host::generate::vpn_addresses(4);
+    let mut generator = vpnrecon_host::generate::Generator::new(1, 0.01, &vpn);
+    let records: Vec<String> = (0..n).map(|_| generator.event().json).collect();
+    let mut options = HostOptions::new(Mode::Annotate);
+    options.fuel = true;
+    options.capture_stderr = true;
+    if let Some(path) = module {
+        options.module = Some(std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}")));
+    }
+    let mut h =
+        vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut classes = BTreeMap::new();
+    run(h.as_mut(), &records, &mut classes);
+    report(&format!("bench mix, {n} events"), &mut classes);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--mix") {
+        let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+        mix(n, args.get(2).map(String::as_str));
+        return;
+    }
     if let [flag, module, entries, path] = args.as_slice() {
         if flag == "--stages" {
             stages(module, entries, path);
