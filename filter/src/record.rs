@@ -138,10 +138,12 @@ pub fn visit_events(
 /// `source_as` values are. No event is visited unless the whole record is valid.
 pub fn read_events(record: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) -> Result<Read, Malformed> {
     let mut members = TopMembers::default();
-    let Ok(found) = read_document(record, Some(&mut members)) else {
+    // Filled in place: the walk's findings are large, and moving them costs fuel.
+    let mut found = Found::default();
+    if read_document(record, Some(&mut members), &mut found).is_err() {
         return Err(malformed(record));
-    };
-    let shape = visit_found(found, visit, true);
+    }
+    let shape = visit_found(&mut found, visit, true);
     Ok(Read { shape, members })
 }
 
@@ -183,14 +185,14 @@ fn first<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
 fn read_document<'a>(
     doc: &'a [u8],
     members: Option<&mut TopMembers>,
-) -> Result<Found<'a>, Invalid> {
+    found: &mut Found<'a>,
+) -> Result<(), Invalid> {
     let open = scan::skip_ws(doc, 0);
-    let (end, found) = read_object(doc, open, members)?;
-    let after = scan::skip_ws(doc, end);
-    if after != doc.len() {
+    let end = read_object(doc, open, members, found)?;
+    if scan::skip_ws(doc, end) != doc.len() {
         return Err(Invalid);
     }
-    Ok(found)
+    Ok(())
 }
 
 /// A value read by [`ObjectReader::span`] as a [`Value`] (its exact bytes).
@@ -218,22 +220,35 @@ enum TopKey {
     Other,
 }
 
-/// The first and last eight (or four) bytes of `key`, overlapping when shorter:
-/// with a literal, comparing them folds into constants.
+/// Whether `key` is `literal`. Up to sixteen bytes: compared as the first and last
+/// eight (or four, or two) bytes, overlapping when shorter, which with a literal
+/// folds into two constants and no call; longer keys byte for byte.
 #[inline(always)]
 fn same(key: &[u8], literal: &[u8]) -> bool {
-    if key.len() != literal.len() {
+    let n = literal.len();
+    if key.len() != n {
         return false;
     }
-    if literal.len() >= 8 {
-        let ends = |t: &[u8]| (t.first_chunk::<8>().copied(), t.last_chunk::<8>().copied());
-        return ends(key) == ends(literal);
+    #[inline(always)]
+    fn word<const N: usize>(t: &[u8], at: usize) -> Option<[u8; N]> {
+        t.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
     }
-    if literal.len() >= 4 {
-        let ends = |t: &[u8]| (t.first_chunk::<4>().copied(), t.last_chunk::<4>().copied());
-        return ends(key) == ends(literal);
+    match n {
+        8..=16 => {
+            let w = |t: &[u8], at| word::<8>(t, at).map(u64::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 8) == w(literal, n - 8)
+        }
+        17.. => key == literal,
+        4..=7 => {
+            let w = |t: &[u8], at| word::<4>(t, at).map(u32::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 4) == w(literal, n - 4)
+        }
+        2..=3 => {
+            let w = |t: &[u8], at| word::<2>(t, at).map(u16::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 2) == w(literal, n - 2)
+        }
+        0..=1 => key == literal,
     }
-    key == literal
 }
 
 /// Which top-level key `key` (decoded) is.
@@ -264,16 +279,16 @@ fn top_key(key: &[u8]) -> TopKey {
 }
 
 /// Reads the object whose `{` is at `open` in one validating pass (see the module
-/// docs) and returns the offset just past its `}` and what it found. `members`
-/// (the record's own top level only) receives the `detection` and `source_as`
-/// value spans.
+/// docs) into `f` (fresh) and returns the offset just past its `}`. `members` (the
+/// record's own top level only) receives the `detection` and `source_as` value
+/// spans.
 fn read_object<'a>(
     doc: &'a [u8],
     open: usize,
     mut members: Option<&mut TopMembers>,
-) -> Result<(usize, Found<'a>), Invalid> {
+    f: &mut Found<'a>,
+) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
-    let mut f = Found::default();
     while let Some(key) = r.next_key()? {
         match top_key(&key.name()) {
             TopKey::Field(field) => {
@@ -332,7 +347,7 @@ fn read_object<'a>(
         }
     }
     f.object = doc.get(open..r.pos).unwrap_or_default();
-    Ok((r.pos, f))
+    Ok(r.pos)
 }
 
 /// Whether the object at `open` has a member named `action`; and its end.
@@ -348,12 +363,11 @@ fn has_action(doc: &[u8], open: usize) -> Result<(usize, bool), Invalid> {
 
 /// Visits the events of an object read by [`read_object`]; `unwrap` allows one
 /// level of `log` / `message` unwrapping.
-fn visit_found(found: Found<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: bool) -> Shape {
+fn visit_found(found: &mut Found<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: bool) -> Shape {
     if found.raw {
-        let event = found.c.finish();
         visit(EventSlot {
             index: None,
-            event: &event,
+            event: found.c.finished(),
         });
         return Shape::Raw;
     }
@@ -367,11 +381,11 @@ fn visit_found(found: Found<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: b
         .is_some_and(|s| s.is("AWS API Call via CloudTrail"));
     if let (true, Some(detail)) = (is_api_call, found.detail) {
         if detail.kind == Kind::Object {
-            if let Ok((_, inner)) = read_object(detail.bytes, 0, None) {
-                let event = inner.c.finish();
+            let mut inner = Found::default();
+            if read_object(detail.bytes, 0, None, &mut inner).is_ok() {
                 visit(EventSlot {
                     index: None,
-                    event: &event,
+                    event: inner.c.finished(),
                 });
             }
             return Shape::EventBridge;
@@ -393,10 +407,11 @@ fn visit_found(found: Found<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: b
             let Some(text) = value.and_then(|v| v.decode_str()) else {
                 continue;
             };
-            let Ok(inner) = read_document(text.as_bytes(), None) else {
+            let mut inner = Found::default();
+            if read_document(text.as_bytes(), None, &mut inner).is_err() {
                 continue;
-            };
-            if visit_found(inner, visit, false) != Shape::Unknown {
+            }
+            if visit_found(&mut inner, visit, false) != Shape::Unknown {
                 return Shape::Wrapped(key);
             }
         }
@@ -414,13 +429,13 @@ fn visit_batch(array: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) {
     let mut index = 0usize;
     loop {
         let end = if array.get(pos) == Some(&b'{') {
-            let Ok((end, element)) = read_object(array, pos, None) else {
+            let mut element = Found::default();
+            let Ok(end) = read_object(array, pos, None, &mut element) else {
                 return;
             };
-            let event = element.c.finish();
             visit(EventSlot {
                 index: Some(index),
-                event: &event,
+                event: element.c.finished(),
             });
             end
         } else {
@@ -561,6 +576,17 @@ impl<'a> Collector<'a> {
         if let Some(slot) = self.slot(field) {
             *slot = text;
         }
+    }
+
+    /// Applies the fallbacks in place (as [`Collector::finish`]) and lends the event.
+    fn finished(&mut self) -> &Event<'a> {
+        if self.event.user_name.is_none() {
+            self.event.user_name = self.identity_user_name.take();
+        }
+        if self.event.account_id.is_none() {
+            self.event.account_id = self.recipient_account.take();
+        }
+        &self.event
     }
 
     /// Applies the fallbacks: user name ← `userName`, account ← recipient account.
@@ -1105,6 +1131,80 @@ mod tests {
         };
         assert_eq!(shape, Ok(Shape::Raw));
         assert_eq!(actions, [Some("ListUsers".to_owned())]);
+    }
+
+    /// Every key the walk tells apart, and every one-byte change, deletion or
+    /// addition of one: only the exact key matches (the comparison reads words).
+    #[test]
+    fn keys_are_told_apart_exactly() {
+        let tops = [
+            "log",
+            "event",
+            "detail",
+            "Records",
+            "message",
+            "eventName",
+            "eventTime",
+            "awsRegion",
+            "userAgent",
+            "errorCode",
+            "detection",
+            "source_as",
+            "eventSource",
+            "detail-type",
+            "userIdentity",
+            "event.action",
+            "sourceIPAddress",
+            "recipientAccountId",
+        ];
+        let ids = [
+            "arn",
+            "type",
+            "userName",
+            "accountId",
+            "accessKeyId",
+            "sessionContext",
+        ];
+        let top_name = |k: &[u8]| format!("{:?}", std::mem::discriminant(&top_key(k)));
+        for key in tops {
+            let id = top_name(key.as_bytes());
+            assert_ne!(id, top_name(b"zzz"), "{key}");
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for at in 0..key.len() {
+                let mut v = key.as_bytes().to_vec();
+                if let Some(b) = v.get_mut(at) {
+                    *b ^= 0x20;
+                }
+                variants.push(v);
+                let mut shorter = key.as_bytes().to_vec();
+                shorter.remove(at);
+                variants.push(shorter);
+            }
+            variants.push(format!("{key}x").into_bytes());
+            variants.push(format!("x{key}").into_bytes());
+            for v in variants {
+                assert!(
+                    matches!(top_key(&v), TopKey::Other) || tops.iter().any(|t| t.as_bytes() == v),
+                    "{key} {:?}",
+                    String::from_utf8_lossy(&v)
+                );
+            }
+        }
+        for key in ids {
+            assert!(identity_key(key.as_bytes()).is_some(), "{key}");
+            for at in 0..key.len() {
+                let mut v = key.as_bytes().to_vec();
+                if let Some(b) = v.get_mut(at) {
+                    *b ^= 0x01;
+                }
+                assert!(identity_key(&v).is_none(), "{key}");
+            }
+        }
+        assert!(same(b"sessionIssuer", b"sessionIssuer"));
+        assert!(!same(b"sessionIssueR", b"sessionIssuer"));
+        assert!(!same(b"SessionIssuer", b"sessionIssuer"));
+        assert!(!same(b"sessionIssue", b"sessionIssuer"));
+        assert!(same(b"", b"") && same(b"a", b"a") && !same(b"a", b"b"));
     }
 
     /// A small deterministic generator for the property tests below. `plain`: no
