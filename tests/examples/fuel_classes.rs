@@ -39,10 +39,17 @@ fn configured_action(record: &str) -> bool {
         .is_some_and(|name| DEFAULT_ACTIONS.contains(&normalise_action(name)))
 }
 
+/// The embedded module, or the one at `VPNRECON_FUEL_MODULE` (another build of the
+/// filter, to compare two builds on the same fixtures).
 fn host() -> Box<dyn FilterHost> {
     let mut options = HostOptions::new(Mode::Annotate);
     options.fuel = true;
     options.capture_stderr = true;
+    if let Some(path) = std::env::var_os("VPNRECON_FUEL_MODULE") {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", std::path::Path::new(&path).display()));
+        options.module = Some(bytes);
+    }
     vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
