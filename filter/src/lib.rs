@@ -87,6 +87,8 @@ pub struct Engine {
     counters: Counters,
     /// Scratch space for the detections of one record, reused between records.
     detections: Vec<Detection>,
+    /// Recently read `userIdentity` objects (`record::IdentityMemo`).
+    identities: record::IdentityMemo,
 }
 
 impl Engine {
@@ -114,6 +116,7 @@ impl Engine {
             evaluator: Evaluator::new(loaded, state),
             counters: Counters::default(),
             detections: Vec::new(),
+            identities: record::IdentityMemo::default(),
         }
     }
 
@@ -148,7 +151,7 @@ impl Engine {
         let evaluator = &mut self.evaluator;
         let detections = &mut self.detections;
         let counters = &mut self.counters;
-        let read = record::read_events(record, &mut |slot| {
+        let read = record::read_events_with(record, Some(&mut self.identities), &mut |slot| {
             if enrich && slot.index.is_none() && enrichment.is_none() {
                 enrichment = evaluator.enrichment(slot.event);
             }
