@@ -196,7 +196,8 @@ const IDENTITY_FIELDS: [Field; 7] = [
 /// alone. The remembered object was valid (only valid reads are kept), so these
 /// bytes are too; its fields are replayed from the remembered offsets (borrowed from
 /// this record) or decoded texts, and the walk resumes after it. Comparing sixteen
-/// bytes per step costs a fraction of validating them.
+/// bytes per step costs a fraction of validating them. An object is copied in on
+/// its second sighting (its slot remembers the hash of the last miss).
 pub struct IdentityMemo {
     slots: Vec<IdentitySlot>,
     /// How many objects were replayed from memory (for the tests).
@@ -206,6 +207,9 @@ pub struct IdentityMemo {
 
 #[derive(Default)]
 struct IdentitySlot {
+    /// The hash of the last object that missed this slot: an object is copied in on
+    /// its second sighting, so identities seen once cost no copy.
+    last_miss: u64,
     /// The object's bytes; empty while unused.
     bytes: Vec<u8>,
     /// The claims reading it made.
@@ -241,16 +245,16 @@ impl Default for IdentityMemo {
 impl IdentityMemo {
     /// A hash of four words of the object's first 64 bytes (type, principal id).
     #[inline]
-    fn slot_of(object: &[u8]) -> usize {
+    fn hash(object: &[u8]) -> u64 {
         let word = |at: usize| {
             object
                 .get(at..)
                 .and_then(<[u8]>::first_chunk::<8>)
                 .map_or(0, |w| u64::from_le_bytes(*w))
         };
-        let hash = (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (hash >> 60) as usize % IDENTITY_SLOTS
+        (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            | 1
     }
 
     /// Reads the `userIdentity` object at `open` into `c` as [`user_identity`]
@@ -262,8 +266,8 @@ impl IdentityMemo {
         open: usize,
     ) -> Result<usize, Invalid> {
         let rest = doc.get(open..).unwrap_or_default();
-        let index = IdentityMemo::slot_of(rest);
-        let Some(slot) = self.slots.get_mut(index) else {
+        let hash = IdentityMemo::hash(rest);
+        let Some(slot) = self.slots.get_mut((hash >> 60) as usize % IDENTITY_SLOTS) else {
             return user_identity(c, doc, open);
         };
         if !slot.bytes.is_empty() && starts_with(rest, &slot.bytes) {
@@ -290,7 +294,9 @@ impl IdentityMemo {
         let claims_before = c.seen;
         let end = user_identity(c, doc, open)?;
         let object = doc.get(open..end).unwrap_or_default();
-        if object.len() > IDENTITY_MAX {
+        let second = slot.last_miss == hash;
+        slot.last_miss = hash;
+        if !second || object.len() > IDENTITY_MAX {
             return Ok(end);
         }
         slot.bytes.clear();
