@@ -128,6 +128,8 @@ pub struct Engine {
     counters: Counters,
     /// Scratch space for the detections of one record, reused between records.
     detections: Vec<Detection>,
+    /// Recently read `userIdentity` objects (`record::IdentityMemo`).
+    identities: record::IdentityMemo,
 }
 
 impl Engine {
@@ -155,6 +157,7 @@ impl Engine {
             evaluator: Evaluator::new(loaded, state),
             counters: Counters::default(),
             detections: Vec::new(),
+            identities: record::IdentityMemo::default(),
         }
     }
 
@@ -189,7 +192,7 @@ impl Engine {
         let evaluator = &mut self.evaluator;
         let detections = &mut self.detections;
         let counters = &mut self.counters;
-        let shape = record::visit_events(record, &mut |slot| {
+        let read = record::read_events_with(record, Some(&mut self.identities), &mut |slot| {
             if enrich && slot.index.is_none() && enrichment.is_none() {
                 enrichment = evaluator.enrichment(slot.event);
             }
@@ -197,10 +200,10 @@ impl Engine {
                 detections.push(found);
             }
         });
-        if shape.is_err() {
+        let Ok(read) = read else {
             self.counters.unparsable = self.counters.unparsable.wrapping_add(1);
             return pass;
-        }
+        };
         if self.detections.is_empty() {
             if let Some(source_as) = enrichment {
                 self.counters.enriched = self.counters.enriched.wrapping_add(1);
@@ -209,7 +212,7 @@ impl Engine {
                     source_as.organisation,
                     source_as.category.as_deref(),
                 );
-                output::splice(record, "source_as", &rendered, out);
+                output::splice_at(record, &read.members.source_as, "source_as", &rendered, out);
                 return Verdict::Rewritten;
             }
             return pass;
@@ -224,8 +227,10 @@ impl Engine {
             out.extend_from_slice(finding.as_bytes());
             return Verdict::Rewritten;
         }
-        let rendered = output::render_detections(&self.detections, self.evaluator.config_error());
-        output::splice(record, "detection", &rendered, out);
+        let (detections, config_error) = (&self.detections, self.evaluator.config_error());
+        output::splice_rendered(record, &read.members.detection, "detection", out, |buf| {
+            output::render_detections_into(buf, detections, config_error)
+        });
         Verdict::Rewritten
     }
 

@@ -28,25 +28,38 @@ pub fn looks_like_object(record: &[u8]) -> bool {
 /// other byte changes. The caller has validated `record` as a JSON object.
 pub fn splice(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
     let existing = existing_values(record, key);
-    if !existing.is_empty() {
-        out.clear();
-        out.reserve(record.len() + value.len());
-        let mut copied = 0;
-        for (start, end) in existing {
-            out.extend_from_slice(record.get(copied..start).unwrap_or_default());
-            out.extend_from_slice(value.as_bytes());
-            copied = end;
-        }
-        out.extend_from_slice(record.get(copied..).unwrap_or_default());
+    splice_at(record, &existing, key, value, out);
+}
+
+/// [`splice`] where the byte ranges of the existing `key` values (in order) are
+/// already known — the reader of the record found them on its one pass
+/// (`record::TopMembers`) — so the record is not walked again.
+pub fn splice_at(
+    record: &[u8],
+    existing: &[(usize, usize)],
+    key: &str,
+    value: &str,
+    out: &mut Vec<u8>,
+) {
+    if existing.is_empty() {
+        append_member(record, key, value, out);
         return;
     }
-    append_member(record, key, value, out);
+    out.clear();
+    out.reserve(record.len() + value.len() * existing.len());
+    let mut copied = 0;
+    for &(start, end) in existing {
+        out.extend_from_slice(record.get(copied..start).unwrap_or_default());
+        out.extend_from_slice(value.as_bytes());
+        copied = end;
+    }
+    out.extend_from_slice(record.get(copied..).unwrap_or_default());
 }
 
 /// Byte ranges of the values of every top-level member named `key`, in order. The
 /// walk over the top-level members is iterative (nested values are skipped, not
 /// descended into), so the nesting depth of the record costs no stack.
-fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
+pub(crate) fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
     let mut found = Vec::new();
     let Some(members) = crate::scan::Value::parse_validated(record)
         .ok()
@@ -73,16 +86,7 @@ fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
 
 /// `record` with `"key":value` added as the last member of its top-level object.
 fn append_member(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
-    let close = record
-        .iter()
-        .rposition(|&b| b == b'}')
-        .unwrap_or(record.len());
-    let (head, tail) = record.split_at(close);
-    let has_members = head
-        .iter()
-        .rev()
-        .find(|&&b| !is_space(b))
-        .is_some_and(|&b| b != b'{');
+    let (head, tail, has_members) = insertion_point(record);
     out.clear();
     out.reserve(record.len() + key.len() + value.len() + 4);
     out.extend_from_slice(head);
@@ -96,91 +100,179 @@ fn append_member(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(tail);
 }
 
+/// Where a new last member goes: the record before and from its closing brace, and
+/// whether the object already has members (then a comma goes first).
+fn insertion_point(record: &[u8]) -> (&[u8], &[u8], bool) {
+    let close = record
+        .iter()
+        .rposition(|&b| b == b'}')
+        .unwrap_or(record.len());
+    let (head, tail) = record.split_at(close);
+    let has_members = head
+        .iter()
+        .rev()
+        .find(|&&b| !is_space(b))
+        .is_some_and(|&b| b != b'{');
+    (head, tail, has_members)
+}
+
+/// Where rendered JSON goes: the record's output buffer directly (the firing path:
+/// no separate string to allocate and copy) or a `String`. Only ASCII bytes and
+/// whole `&str`s are written, so a `String` stays UTF-8.
+pub trait Sink {
+    fn text(&mut self, text: &str);
+    /// An ASCII byte.
+    fn ascii(&mut self, byte: u8);
+}
+
+impl Sink for String {
+    #[inline]
+    fn text(&mut self, text: &str) {
+        self.push_str(text);
+    }
+    #[inline]
+    fn ascii(&mut self, byte: u8) {
+        self.push(char::from(byte));
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn text(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+    #[inline]
+    fn ascii(&mut self, byte: u8) {
+        self.push(byte);
+    }
+}
+
 /// The `detection` object: the single detection of a one-event record, or
 /// `{"events":[...]}` with each firing event's position for a `Records` batch.
 pub fn render_detections(detections: &[Detection], config_error: Option<&ConfigError>) -> String {
     let mut out = String::with_capacity(768 * detections.len());
-    let batched = detections.iter().any(|d| d.index.is_some());
-    match detections {
-        [single] if !batched => render_one(&mut out, single, config_error),
-        _ => {
-            out.push_str("{\"events\":[");
-            for (i, detection) in detections.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                render_one(&mut out, detection, config_error);
-            }
-            out.push_str("]}");
-        }
-    }
+    render_detections_into(&mut out, detections, config_error);
     out
 }
 
-fn render_one(out: &mut String, d: &Detection, config_error: Option<&ConfigError>) {
-    let c = &d.candidate;
-    out.push('{');
-    if let Some(index) = d.index {
-        out.push_str("\"index\":");
-        push_uint(out, index as u64);
-        out.push(',');
+/// [`render_detections`] written to `out`.
+pub fn render_detections_into<S: Sink>(
+    out: &mut S,
+    detections: &[Detection],
+    config_error: Option<&ConfigError>,
+) {
+    let batched = detections.iter().any(|d| d.index.is_some());
+    match detections {
+        [single] if !batched => render_one(out, single, config_error),
+        _ => {
+            out.text("{\"events\":[");
+            for (i, detection) in detections.iter().enumerate() {
+                if i > 0 {
+                    out.ascii(b',');
+                }
+                render_one(out, detection, config_error);
+            }
+            out.text("]}");
+        }
     }
-    out.push_str("\"rule\":{\"id\":\"");
-    out.push_str(d.rule.id());
-    out.push_str("\",\"name\":\"");
-    out.push_str(d.rule.name());
-    out.push_str("\",\"severity\":\"");
-    out.push_str(d.rule.severity());
-    out.push_str("\",\"risk_score\":");
+}
+
+/// `record` with its top-level `key` member set to what `render` writes: as
+/// [`splice_at`], but rendered straight into `out` when the member is added (the
+/// common case), so the value is neither allocated apart nor copied.
+pub fn splice_rendered(
+    record: &[u8],
+    existing: &[(usize, usize)],
+    key: &str,
+    out: &mut Vec<u8>,
+    render: impl FnOnce(&mut Vec<u8>),
+) {
+    if !existing.is_empty() {
+        let mut value = Vec::new();
+        render(&mut value);
+        let value = String::from_utf8_lossy(&value);
+        splice_at(record, existing, key, &value, out);
+        return;
+    }
+    let (head, tail, has_members) = insertion_point(record);
+    out.clear();
+    out.reserve(record.len() + key.len() + 1024);
+    out.extend_from_slice(head);
+    if has_members {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    render(out);
+    out.extend_from_slice(tail);
+}
+
+fn render_one<S: Sink>(out: &mut S, d: &Detection, config_error: Option<&ConfigError>) {
+    let c = &d.candidate;
+    out.ascii(b'{');
+    if let Some(index) = d.index {
+        out.text("\"index\":");
+        push_uint(out, index as u64);
+        out.ascii(b',');
+    }
+    out.text("\"rule\":{\"id\":\"");
+    out.text(d.rule.id());
+    out.text("\",\"name\":\"");
+    out.text(d.rule.name());
+    out.text("\",\"severity\":\"");
+    out.text(d.rule.severity());
+    out.text("\",\"risk_score\":");
     push_uint(out, u64::from(d.rule.risk_score()));
-    out.push_str("},");
-    out.push_str(
-        "\"threat\":{\"framework\":\"MITRE ATT&CK\",\
+    out.text(
+        "},\"threat\":{\"framework\":\"MITRE ATT&CK\",\
          \"tactic\":{\"id\":\"TA0007\",\"name\":\"Discovery\"},\
          \"technique\":[{\"id\":\"T1526\",\"name\":\"Cloud Service Discovery\"},\
-         {\"id\":\"T1580\",\"name\":\"Cloud Infrastructure Discovery\"}]},",
+         {\"id\":\"T1580\",\"name\":\"Cloud Infrastructure Discovery\"}]},\
+         \"source\":{\"ip\":\"",
     );
-    out.push_str("\"source\":{\"ip\":\"");
     push_ip(out, c.source_ip);
-    out.push_str("\",\"as\":{\"number\":");
+    out.text("\",\"as\":{\"number\":");
     push_uint(out, u64::from(c.asn));
-    out.push_str(",\"organization\":{\"name\":");
+    out.text(",\"organization\":{\"name\":");
     string(out, &c.organisation);
-    out.push_str("}},\"asn_category\":");
+    out.text("}},\"asn_category\":");
     string(out, &c.category);
-    out.push_str("},\"identity\":{\"key\":");
+    out.text("},\"identity\":{\"key\":");
     string(out, &d.identity_key);
-    out.push_str(",\"arn\":");
+    out.text(",\"arn\":");
     string(out, &c.arn);
-    optional(out, "type", d.identity_type.as_deref());
-    optional(out, "user_name", d.user_name.as_deref());
-    optional(out, "account_id", d.account_id.as_deref());
-    optional(out, "access_key_id", d.access_key_id.as_deref());
-    out.push_str("},\"event\":{\"action\":");
+    optional(out, ",\"type\":", d.identity_type.as_deref());
+    optional(out, ",\"user_name\":", d.user_name.as_deref());
+    optional(out, ",\"account_id\":", d.account_id.as_deref());
+    optional(out, ",\"access_key_id\":", d.access_key_id.as_deref());
+    out.text("},\"event\":{\"action\":");
     string(out, &c.action);
-    out.push_str(",\"provider\":");
+    out.text(",\"provider\":");
     string(out, &c.provider);
-    out.push_str(",\"outcome\":\"");
-    out.push_str(c.outcome);
-    out.push_str("\",\"time\":\"");
-    push_time(out, c.time);
-    out.push_str("\",\"time_source\":\"");
-    out.push_str(match c.time_source {
-        TimeSource::Event => "event",
-        TimeSource::Record => "record",
+    out.text(",\"outcome\":\"");
+    out.text(c.outcome);
+    out.text("\",\"time\":\"");
+    let mut time = String::with_capacity(24);
+    push_time(&mut time, c.time);
+    out.text(&time);
+    out.text(match c.time_source {
+        TimeSource::Event => "\",\"time_source\":\"event\"},\"reason\":",
+        TimeSource::Record => "\",\"time_source\":\"record\"},\"reason\":",
     });
-    out.push_str("\"},\"reason\":");
     string(out, &d.reason);
     if let Some(previous) = d.previous_seen {
-        out.push_str(",\"previous_seen\":\"");
-        push_time(out, previous);
-        out.push('"');
+        out.text(",\"previous_seen\":\"");
+        time.clear();
+        push_time(&mut time, previous);
+        out.text(&time);
+        out.ascii(b'"');
     }
     if let Some(error) = config_error {
-        out.push_str(",\"config_error\":");
+        out.text(",\"config_error\":");
         string(out, &error.to_string());
     }
-    out.push('}');
+    out.ascii(b'}');
 }
 
 /// `source_as` added by `enrich_all`.
@@ -199,11 +291,10 @@ pub fn render_source_as(number: u32, organisation: &str, category: Option<&str>)
     out
 }
 
-fn optional(out: &mut String, key: &str, value: Option<&str>) {
+/// `prefix` (`,"key":`) and the string, when there is one.
+fn optional<S: Sink>(out: &mut S, prefix: &str, value: Option<&str>) {
     if let Some(value) = value {
-        out.push_str(",\"");
-        out.push_str(key);
-        out.push_str("\":");
+        out.text(prefix);
         string(out, value);
     }
 }
@@ -212,7 +303,7 @@ fn optional(out: &mut String, key: &str, value: Option<&str>) {
 // interpreter the formatting machinery cost about as much as parsing the record.
 
 /// `n` in decimal.
-fn push_uint(out: &mut String, mut n: u64) {
+fn push_uint<S: Sink>(out: &mut S, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -226,57 +317,75 @@ fn push_uint(out: &mut String, mut n: u64) {
         }
     }
     for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
+        out.ascii(d);
     }
 }
 
 /// IPv4 written by hand (the common case); IPv6 through its `Display`, which
 /// compresses zero runs as RFC 5952 says.
-fn push_ip(out: &mut String, ip: std::net::IpAddr) {
+fn push_ip<S: Sink>(out: &mut S, ip: std::net::IpAddr) {
     match ip {
         std::net::IpAddr::V4(v4) => {
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.ascii(b'.');
                 }
                 push_uint(out, u64::from(octet));
             }
         }
-        std::net::IpAddr::V6(v6) => out.push_str(&v6.to_string()),
+        std::net::IpAddr::V6(v6) => out.text(&v6.to_string()),
     }
 }
 
-/// A JSON string: runs of bytes that need no escape are copied whole.
-pub fn string(out: &mut String, text: &str) {
-    out.push('"');
+/// A JSON string: runs of bytes that need no escape are copied whole, found eight
+/// bytes at a time.
+pub fn string<S: Sink>(out: &mut S, text: &str) {
+    out.ascii(b'"');
+    let bytes = text.as_bytes();
     let mut plain = 0;
-    for (i, b) in text.bytes().enumerate() {
+    let mut at = 0;
+    loop {
+        at = next_escapable(bytes, at);
+        let Some(&b) = bytes.get(at) else {
+            break;
+        };
         let escape = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
             b'\n' => "\\n",
             b'\r' => "\\r",
             b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
+            _ => "",
         };
-        // Escapable bytes are ASCII, so `plain..i` ends on a character boundary.
-        out.push_str(text.get(plain..i).unwrap_or_default());
+        // Escapable bytes are ASCII, so `plain..at` ends on a character boundary.
+        out.text(text.get(plain..at).unwrap_or_default());
         if escape.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(
-                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
-            ));
-            out.push(char::from(
-                HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'),
-            ));
+            out.text("\\u00");
+            out.ascii(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+            out.ascii(HEX.get(usize::from(b & 15)).copied().unwrap_or(b'0'));
         } else {
-            out.push_str(escape);
+            out.text(escape);
         }
-        plain = i + 1;
+        at += 1;
+        plain = at;
     }
-    out.push_str(text.get(plain..).unwrap_or_default());
-    out.push('"');
+    out.text(text.get(plain..).unwrap_or_default());
+    out.ascii(b'"');
+}
+
+/// The offset of the first byte at or after `from` that JSON requires escaped (a
+/// quote, a backslash or a control byte), or `bytes.len()`: the scanner's search
+/// for bytes special inside a string (sixteen bytes per step), which also stops at
+/// non-ASCII bytes; those need no escape and the search goes on after them.
+#[inline]
+fn next_escapable(bytes: &[u8], mut at: usize) -> usize {
+    loop {
+        at = crate::scan::next_string_special(bytes, at);
+        match bytes.get(at) {
+            Some(&b) if b >= 0x80 => at += 1,
+            _ => return at,
+        }
+    }
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -370,12 +479,60 @@ mod tests {
     }
 
     #[test]
+    fn rendering_in_place_is_the_splice() {
+        for record in [
+            "{\"a\":1}",
+            "{ \"a\" : [1, {}] }\n",
+            "{}",
+            "{ \n}",
+            "{\"a\":1,\"detection\":{\"b\":\"}\"}}",
+            "{\"detection\":1,\"detection\":2}",
+            "{\"\\u0064etection\":\"x\\\"}\",\"z\":{\"detection\":0}}",
+        ] {
+            let existing = existing_values(record.as_bytes(), "detection");
+            let mut rendered = Vec::new();
+            splice_rendered(
+                record.as_bytes(),
+                &existing,
+                "detection",
+                &mut rendered,
+                |b| b.extend_from_slice(b"{\"x\":1}"),
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&rendered),
+                spliced(record),
+                "{record}"
+            );
+        }
+    }
+
+    #[test]
     fn object_check_is_about_the_ends() {
         assert!(looks_like_object(b" {\"a\":1}\r\n"));
         assert!(!looks_like_object(b"[1]"));
         assert!(!looks_like_object(b""));
         assert!(!looks_like_object(b"{\"a\":1"));
         assert!(!looks_like_object(b"\xef\xbb\xbf{}"));
+    }
+
+    #[test]
+    fn escapes_found_at_every_offset() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', '\u{e9}'] {
+                    let text: String = (0..len)
+                        .map(|i| if i == at { special } else { 'a' })
+                        .collect();
+                    let mut out = String::new();
+                    string(&mut out, &text);
+                    assert_eq!(
+                        out,
+                        serde_json::to_string(&text).unwrap_or_default(),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,20 @@
 //! Which input shape a record has, and the events it holds (filter/README.md,
 //! *Input shapes*).
 //!
-//! The record is validated whole with [`scan::validate`] first: anything that is not
-//! one valid JSON object (invalid UTF-8, truncation, a bare array, a BOM) is
-//! [`Malformed`], and the caller passes it through untouched and counts it.
+//! **One pass.** The record is read once, by a walk that validates every byte it
+//! steps over exactly as [`scan::validate`] does ([`scan::ObjectReader`],
+//! [`scan::checked_value`]) and, on the way, picks out the members it needs: the
+//! fields of a raw event (the `userIdentity` object is read in place, down to
+//! `sessionContext.sessionIssuer`), the keys that decide the shape, and where the
+//! top-level `detection` and `source_as` values lie (for the output's splice). No
+//! tree is built: values nobody reads are validated and stepped over with a depth
+//! stack of one bit per level, so nesting costs memory proportional to the input,
+//! never call stack. Anything that is not one valid JSON object (invalid UTF-8,
+//! truncation, a bare array, a BOM) is [`Malformed`] — with the error
+//! [`scan::validate`] reports — and the caller passes it through untouched and
+//! counts it; no event is handed out before the whole record is known to be valid.
 //!
-//! Recognition, from one walk over the top-level members, in this order:
+//! Recognition, from that walk over the top-level members, in this order:
 //!
 //! 1. **Raw** CloudTrail event: a top-level `eventName` or `eventSource` key.
 //! 2. **Batch**: a top-level `Records` array; each object element is an event and
@@ -22,7 +31,7 @@
 //!
 //! Duplicate keys: the first occurrence of a key wins, whatever its type (a later
 //! duplicate is ignored), matching what most JSON consumers keep when they stream.
-//! Keys are compared decoded ([`scan::RawStr::name`]), so `"event\u004eame"` is
+//! Keys are compared decoded ([`scan::Key::name`]), so `"event\u004eame"` is
 //! `eventName`: JSON-equivalent spellings of a record get the same verdict.
 //!
 //! Account ids written as JSON numbers (`"accountId":111122223333`, as some
@@ -30,12 +39,13 @@
 //! AWS's twelve digits, so an account never becomes empty and an id that lost its
 //! leading zero on the way is still the same account.
 //!
-//! Cost: one validation pass plus one walk; nested values that hold no wanted field
-//! are skipped with a bracket counter. A `Records` array is walked element by
-//! element with no per-element allocation beyond decoding escaped strings.
+//! Cost: a raw event is read in the one pass. The other shapes read their events
+//! from the validated text afterwards: a `Records` array or an EventBridge `detail`
+//! once more with the same reader, an ECS document with [`scan::Members`], a
+//! wrapped line by decoding it and reading the decoded text in one pass.
 
 use crate::event::{Event, Outcome, Text};
-use crate::scan::{self, Kind, ScanError, Value};
+use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Value};
 use std::fmt;
 
 /// Which key held the wrapped JSON text.
@@ -100,22 +110,269 @@ pub struct EventSlot<'s> {
     pub event: &'s Event<'s>,
 }
 
+/// Where the values of the record's top-level `detection` and `source_as` members
+/// lie (byte ranges, every occurrence in order, keys compared decoded): what the
+/// output replaces instead of adding a member.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TopMembers {
+    pub detection: Vec<(usize, usize)>,
+    pub source_as: Vec<(usize, usize)>,
+}
+
+/// What reading a record found: its shape and its top-level members of interest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Read {
+    pub shape: Shape,
+    pub members: TopMembers,
+}
+
 /// Validates `record`, recognises its shape and calls `visit` once per event.
 pub fn visit_events(
     record: &[u8],
     visit: &mut dyn FnMut(EventSlot<'_>),
 ) -> Result<Shape, Malformed> {
-    if scan::validate(record)? != Kind::Object {
-        return Err(Malformed::NotAnObject);
-    }
-    let top = Value::parse_validated(record)?;
-    let shape = visit_object(top, visit, true);
-    Ok(shape)
+    read_events(record, visit).map(|read| read.shape)
 }
 
-/// The top-level keys that decide the shape (first occurrence of each).
+/// [`visit_events`], also returning where the top-level `detection` and
+/// `source_as` values are. No event is visited unless the whole record is valid.
+pub fn read_events(record: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) -> Result<Read, Malformed> {
+    read_events_with(record, None, visit)
+}
+
+/// [`read_events`] with a memory of recently read `userIdentity` objects, kept
+/// from record to record (see [`IdentityMemo`]).
+pub fn read_events_with(
+    record: &[u8],
+    memo: Option<&mut IdentityMemo>,
+    visit: &mut dyn FnMut(EventSlot<'_>),
+) -> Result<Read, Malformed> {
+    let mut members = TopMembers::default();
+    // Filled in place: the walk's findings are large, and moving them costs fuel.
+    let mut found = Found::default();
+    let top = Top {
+        members: Some(&mut members),
+        memo,
+    };
+    if read_document(record, top, &mut found).is_err() {
+        return Err(malformed(record));
+    }
+    let shape = visit_found(&mut found, visit, true);
+    Ok(Read { shape, members })
+}
+
+/// What only the record's own top level gets: the `detection` / `source_as` spans
+/// and the identity memory.
 #[derive(Default)]
-struct TopLevel<'a> {
+struct Top<'m> {
+    members: Option<&'m mut TopMembers>,
+    memo: Option<&'m mut IdentityMemo>,
+}
+
+/// Slots of the [`IdentityMemo`], chosen by a hash of the object's first bytes.
+const IDENTITY_SLOTS: usize = 16;
+/// Longer `userIdentity` objects are not remembered (bounds the memo at 64 KiB of
+/// copies).
+const IDENTITY_MAX: usize = 4096;
+
+/// The `userIdentity` fields a read of the object sets (besides claims).
+const IDENTITY_FIELDS: [Field; 7] = [
+    Field::IdentityType,
+    Field::Arn,
+    Field::AccessKeyId,
+    Field::IdentityUserName,
+    Field::AccountId,
+    Field::RoleName,
+    Field::UserName,
+];
+
+/// Recently read `userIdentity` objects, byte for byte, with what reading them gave.
+///
+/// One identity makes many calls in a row with byte-identical `userIdentity`
+/// objects, and the object is a third of a CloudTrail record. Where a record's bytes
+/// at the object's start equal a remembered object, reading them again would give
+/// the same result: the reader reads an object forward from its `{` and stops at its
+/// `}`, so its verdict (valid or not) and the fields it finds depend on those bytes
+/// alone. The remembered object was valid (only valid reads are kept), so these
+/// bytes are too; its fields are replayed from the remembered offsets (borrowed from
+/// this record) or decoded texts, and the walk resumes after it. Comparing sixteen
+/// bytes per step costs a fraction of validating them. An object is copied in on
+/// its second sighting (its slot remembers the hash of the last miss).
+pub struct IdentityMemo {
+    slots: Vec<IdentitySlot>,
+    /// How many objects were replayed from memory (for the tests).
+    #[cfg(test)]
+    replays: usize,
+}
+
+#[derive(Default)]
+struct IdentitySlot {
+    /// The hash of the last object that missed this slot: an object is copied in on
+    /// its second sighting, so identities seen once cost no copy.
+    last_miss: u64,
+    /// The object's bytes; empty while unused.
+    bytes: Vec<u8>,
+    /// The claims reading it made.
+    claims: u32,
+    /// What reading it set, per [`IDENTITY_FIELDS`].
+    fields: [Remembered; 7],
+}
+
+/// A field's value as read from a remembered object.
+#[derive(Clone, Default)]
+enum Remembered {
+    #[default]
+    None,
+    /// Borrowed from the object: its bytes at this range (relative to the `{`),
+    /// already checked to be UTF-8 without escapes.
+    At(usize, usize),
+    /// Decoded from escapes, or an account number made text.
+    Owned(String),
+}
+
+impl Default for IdentityMemo {
+    fn default() -> IdentityMemo {
+        IdentityMemo {
+            slots: (0..IDENTITY_SLOTS)
+                .map(|_| IdentitySlot::default())
+                .collect(),
+            #[cfg(test)]
+            replays: 0,
+        }
+    }
+}
+
+impl IdentityMemo {
+    /// A hash of four words of the object's first 64 bytes (type, principal id).
+    #[inline]
+    fn hash(object: &[u8]) -> u64 {
+        let word = |at: usize| {
+            object
+                .get(at..)
+                .and_then(<[u8]>::first_chunk::<8>)
+                .map_or(0, |w| u64::from_le_bytes(*w))
+        };
+        (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            | 1
+    }
+
+    /// Reads the `userIdentity` object at `open` into `c` as [`user_identity`]
+    /// does, from memory when its bytes were read before; returns its end.
+    fn read<'a>(
+        &mut self,
+        c: &mut Collector<'a>,
+        doc: &'a [u8],
+        open: usize,
+    ) -> Result<usize, Invalid> {
+        let rest = doc.get(open..).unwrap_or_default();
+        let hash = IdentityMemo::hash(rest);
+        let Some(slot) = self.slots.get_mut((hash >> 60) as usize % IDENTITY_SLOTS) else {
+            return user_identity(c, doc, open);
+        };
+        if !slot.bytes.is_empty() && starts_with(rest, &slot.bytes) {
+            c.seen |= slot.claims;
+            for (field, value) in IDENTITY_FIELDS.iter().zip(&slot.fields) {
+                let text = match value {
+                    Remembered::None => None,
+                    Remembered::At(start, end) => rest
+                        .get(*start..*end)
+                        .and_then(|raw| std::str::from_utf8(raw).ok())
+                        .map(Text::Borrowed),
+                    Remembered::Owned(text) => Some(Text::Owned(text.clone())),
+                };
+                if let Some(slot) = c.slot(*field) {
+                    *slot = text;
+                }
+            }
+            #[cfg(test)]
+            {
+                self.replays += 1;
+            }
+            return Ok(open + slot.bytes.len());
+        }
+        let claims_before = c.seen;
+        let end = user_identity(c, doc, open)?;
+        let object = doc.get(open..end).unwrap_or_default();
+        let second = slot.last_miss == hash;
+        slot.last_miss = hash;
+        if !second || object.len() > IDENTITY_MAX {
+            return Ok(end);
+        }
+        slot.bytes.clear();
+        slot.claims = c.seen & !claims_before;
+        let base = object.as_ptr() as usize;
+        for (field, remembered) in IDENTITY_FIELDS.iter().zip(slot.fields.iter_mut()) {
+            *remembered = match c.slot(*field).as_deref() {
+                None | Some(None) => Remembered::None,
+                Some(Some(Text::Owned(text))) => Remembered::Owned(text.clone()),
+                Some(Some(Text::Borrowed(text))) => {
+                    // A borrowed text lies inside the object: its offset is the
+                    // address difference.
+                    let from = (text.as_ptr() as usize).wrapping_sub(base);
+                    let to = from.wrapping_add(text.len());
+                    if from > object.len() || to > object.len() {
+                        // Not from this object (cannot happen): remember nothing.
+                        return Ok(end);
+                    }
+                    Remembered::At(from, to)
+                }
+            };
+        }
+        slot.bytes.extend_from_slice(object);
+        Ok(end)
+    }
+}
+
+/// `text.starts_with(prefix)`, sixteen bytes per step.
+#[inline]
+fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
+    let Some(text) = text.get(..prefix.len()) else {
+        return false;
+    };
+    let word = |bytes: &[u8], at: usize| {
+        bytes
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    let mut at = 0;
+    while at + 16 <= prefix.len() {
+        let (Some(a0), Some(a1), Some(b0), Some(b1)) = (
+            word(text, at),
+            word(text, at + 8),
+            word(prefix, at),
+            word(prefix, at + 8),
+        ) else {
+            return false;
+        };
+        if (a0 ^ b0) | (a1 ^ b1) != 0 {
+            return false;
+        }
+        at += 16;
+    }
+    text.get(at..) == prefix.get(at..)
+}
+
+/// Why `record` is not read: what [`scan::validate`] says of it. (The one-pass
+/// reader accepts exactly the objects `validate` accepts, as the tests check; were
+/// they ever to disagree, the record would still be passed through, as a record
+/// that is not an object.)
+#[cold]
+fn malformed(record: &[u8]) -> Malformed {
+    match scan::validate(record) {
+        Err(e) => Malformed::Json(e),
+        Ok(_) => Malformed::NotAnObject,
+    }
+}
+
+/// What one walk over an object found: the raw-event fields (used if it is a raw
+/// event or a batch element) and the first value of each key that decides a shape.
+#[derive(Default)]
+struct Found<'a> {
+    c: Collector<'a>,
+    /// The object itself, for the ECS walk.
+    object: &'a [u8],
     raw: bool,
     records: Option<Value<'a>>,
     detail_type: Option<Value<'a>>,
@@ -131,119 +388,224 @@ fn first<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
     }
 }
 
-/// One walk over the top-level members: notes the shape keys and, at the same time,
-/// collects the raw-event fields into `c` (used only if the record is a raw event),
-/// so the common single-event record is walked once.
-fn survey<'a>(object: Value<'a>, c: &mut Collector<'a>) -> TopLevel<'a> {
-    let mut top = TopLevel::default();
-    let Some(mut members) = object.members() else {
-        return top;
-    };
-    while let Some(Ok(key)) = members.next_key() {
-        if key.is("userIdentity") {
-            if !walk_user_identity(c, &mut members) {
-                break;
+/// Reads `doc` as one JSON object with nothing but whitespace around it.
+fn read_document<'a>(doc: &'a [u8], top: Top<'_>, found: &mut Found<'a>) -> Result<(), Invalid> {
+    let open = scan::skip_ws(doc, 0);
+    let end = read_object(doc, open, top, found)?;
+    if scan::skip_ws(doc, end) != doc.len() {
+        return Err(Invalid);
+    }
+    Ok(())
+}
+
+/// A value read by [`ObjectReader::span`] as a [`Value`] (its exact bytes).
+fn value_of(doc: &[u8], (start, end, kind): (usize, usize, Kind)) -> Value<'_> {
+    Value {
+        kind,
+        bytes: doc.get(start..end).unwrap_or_default(),
+    }
+}
+
+/// The top-level keys the walk tells apart.
+#[derive(Clone, Copy)]
+enum TopKey {
+    Field(Field),
+    UserIdentity,
+    Records,
+    DetailType,
+    Detail,
+    EventAction,
+    Event,
+    Log,
+    Message,
+    Detection,
+    SourceAs,
+    Other,
+}
+
+/// Whether `key` is `literal`. Up to sixteen bytes: compared as the first and last
+/// eight (or four, or two) bytes, overlapping when shorter, which with a literal
+/// folds into two constants and no call; longer keys byte for byte.
+#[inline(always)]
+fn same(key: &[u8], literal: &[u8]) -> bool {
+    let n = literal.len();
+    if key.len() != n {
+        return false;
+    }
+    #[inline(always)]
+    fn word<const N: usize>(t: &[u8], at: usize) -> Option<[u8; N]> {
+        t.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
+    }
+    match n {
+        8..=16 => {
+            let w = |t: &[u8], at| word::<8>(t, at).map(u64::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 8) == w(literal, n - 8)
+        }
+        17.. => key == literal,
+        4..=7 => {
+            let w = |t: &[u8], at| word::<4>(t, at).map(u32::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 4) == w(literal, n - 4)
+        }
+        2..=3 => {
+            let w = |t: &[u8], at| word::<2>(t, at).map(u16::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 2) == w(literal, n - 2)
+        }
+        0..=1 => key == literal,
+    }
+}
+
+/// Which top-level key `key` (decoded) is.
+#[inline]
+fn top_key(key: &[u8]) -> TopKey {
+    let field = |f| TopKey::Field(f);
+    match key.len() {
+        3 if same(key, b"log") => TopKey::Log,
+        5 if same(key, b"event") => TopKey::Event,
+        6 if same(key, b"detail") => TopKey::Detail,
+        7 if same(key, b"Records") => TopKey::Records,
+        7 if same(key, b"message") => TopKey::Message,
+        9 if same(key, b"eventName") => field(Field::Action),
+        9 if same(key, b"eventTime") => field(Field::Time),
+        9 if same(key, b"awsRegion") => field(Field::Region),
+        9 if same(key, b"userAgent") => field(Field::UserAgent),
+        9 if same(key, b"errorCode") => field(Field::ErrorCode),
+        9 if same(key, b"detection") => TopKey::Detection,
+        9 if same(key, b"source_as") => TopKey::SourceAs,
+        11 if same(key, b"eventSource") => field(Field::Provider),
+        11 if same(key, b"detail-type") => TopKey::DetailType,
+        12 if same(key, b"userIdentity") => TopKey::UserIdentity,
+        12 if same(key, b"event.action") => TopKey::EventAction,
+        15 if same(key, b"sourceIPAddress") => field(Field::SourceIp),
+        18 if same(key, b"recipientAccountId") => field(Field::RecipientAccount),
+        _ => TopKey::Other,
+    }
+}
+
+/// Reads the object whose `{` is at `open` in one validating pass (see the module
+/// docs) into `f` (fresh) and returns the offset just past its `}`. `members` (the
+/// record's own top level only) receives the `detection` and `source_as` value
+/// spans.
+fn read_object<'a>(
+    doc: &'a [u8],
+    open: usize,
+    top: Top<'_>,
+    f: &mut Found<'a>,
+) -> Result<usize, Invalid> {
+    let Top {
+        mut members,
+        mut memo,
+    } = top;
+    let mut r = ObjectReader::open(doc, open)?;
+    while let Some(key) = r.next_key()? {
+        match top_key(&key.name()) {
+            TopKey::Field(field) => {
+                f.raw |= matches!(field, Field::Action | Field::Provider);
+                f.c.take(field, doc, &mut r)?;
             }
-            continue;
-        }
-        let Ok(value) = members.value() else {
-            break;
-        };
-        let name = key.name();
-        if let Some(field) = raw_field(&name) {
-            top.raw |= matches!(field, Field::Action | Field::Provider);
-            c.set(field, value);
-            continue;
-        }
-        match &*name {
-            b"Records" => first(&mut top.records, value),
-            b"detail-type" => first(&mut top.detail_type, value),
-            b"detail" => first(&mut top.detail, value),
-            b"event.action" => top.ecs = true,
-            b"event" => {
-                if let Some(inner) = value.members() {
-                    if inner.map_while(Result::ok).any(|(k, _)| k.is("action")) {
-                        top.ecs = true;
-                    }
+            TopKey::UserIdentity => {
+                // The first occurrence counts, whatever its type; read in place.
+                if f.c.claim(Field::UserIdentity) && r.at_object() {
+                    let end = match memo.as_deref_mut() {
+                        Some(memo) => memo.read(&mut f.c, doc, r.pos)?,
+                        None => user_identity(&mut f.c, doc, r.pos)?,
+                    };
+                    r.resume(end);
+                } else {
+                    r.skip()?;
                 }
             }
-            b"log" => first(&mut top.log, value),
-            b"message" => first(&mut top.message, value),
-            _ => {}
+            TopKey::Records => first(&mut f.records, value_of(doc, r.span()?)),
+            TopKey::DetailType => first(&mut f.detail_type, value_of(doc, r.span()?)),
+            TopKey::Detail => first(&mut f.detail, value_of(doc, r.span()?)),
+            TopKey::Log => first(&mut f.log, value_of(doc, r.span()?)),
+            TopKey::Message => first(&mut f.message, value_of(doc, r.span()?)),
+            TopKey::EventAction => {
+                f.ecs = true;
+                r.skip()?;
+            }
+            TopKey::Event => {
+                // Every occurrence: an object with a direct `action` member is ECS.
+                if r.at_object() {
+                    let (end, action) = has_action(doc, r.pos)?;
+                    f.ecs |= action;
+                    r.resume(end);
+                } else {
+                    r.skip()?;
+                }
+            }
+            TopKey::Detection => match members.as_deref_mut() {
+                Some(m) => {
+                    let (start, end, _) = r.span()?;
+                    m.detection.push((start, end));
+                }
+                None => {
+                    r.skip()?;
+                }
+            },
+            TopKey::SourceAs => match members.as_deref_mut() {
+                Some(m) => {
+                    let (start, end, _) = r.span()?;
+                    m.source_as.push((start, end));
+                }
+                None => {
+                    r.skip()?;
+                }
+            },
+            TopKey::Other => {
+                r.skip()?;
+            }
         }
     }
-    top
+    f.object = doc.get(open..r.pos).unwrap_or_default();
+    Ok(r.pos)
 }
 
-/// Takes the `userIdentity` value at the cursor of `members`: walked in place (not
-/// skipped first) when it is the first occurrence and an object, else skipped.
-/// `false` if the walk cannot go on (text that was not validated).
-fn walk_user_identity<'a>(c: &mut Collector<'a>, members: &mut scan::Members<'a>) -> bool {
-    if c.claim(Field::UserIdentity) {
-        if let Some(mut identity) = members.enter() {
-            user_identity(c, &mut identity);
-            return members.resume_after(&identity);
-        }
+/// Whether the object at `open` has a member named `action`; and its end.
+fn has_action(doc: &[u8], open: usize) -> Result<(usize, bool), Invalid> {
+    let mut r = ObjectReader::open(doc, open)?;
+    let mut found = false;
+    while let Some(key) = r.next_key()? {
+        found |= same(&key.name(), b"action");
+        r.skip()?;
     }
-    members.value().is_ok()
+    Ok((r.pos, found))
 }
 
-/// The top-level string fields of a raw CloudTrail event.
-fn raw_field(key: &[u8]) -> Option<Field> {
-    Some(match key {
-        b"eventName" => Field::Action,
-        b"eventSource" => Field::Provider,
-        b"eventTime" => Field::Time,
-        b"sourceIPAddress" => Field::SourceIp,
-        b"errorCode" => Field::ErrorCode,
-        b"recipientAccountId" => Field::RecipientAccount,
-        b"awsRegion" => Field::Region,
-        b"userAgent" => Field::UserAgent,
-        _ => return None,
-    })
-}
-
-/// Classifies one object and visits its events; `unwrap` allows one level of
-/// `log` / `message` unwrapping.
-fn visit_object(object: Value<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: bool) -> Shape {
-    let mut collector = Collector::default();
-    let top = survey(object, &mut collector);
-    if top.raw {
-        let event = collector.finish();
+/// Visits the events of an object read by [`read_object`]; `unwrap` allows one
+/// level of `log` / `message` unwrapping.
+fn visit_found(found: &mut Found<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap: bool) -> Shape {
+    if found.raw {
         visit(EventSlot {
             index: None,
-            event: &event,
+            event: found.c.finished(),
         });
         return Shape::Raw;
     }
-    if let Some(records) = top.records.and_then(|v| v.elements()) {
-        for (index, element) in records.map_while(Result::ok).enumerate() {
-            if element.kind == Kind::Object {
-                let event = raw_event(element);
-                visit(EventSlot {
-                    index: Some(index),
-                    event: &event,
-                });
-            }
-        }
+    if let Some(records) = found.records.filter(|v| v.kind == Kind::Array) {
+        visit_batch(records.bytes, visit);
         return Shape::Batch;
     }
-    let is_api_call = top
+    let is_api_call = found
         .detail_type
         .and_then(|v| v.as_raw_str())
         .is_some_and(|s| s.is("AWS API Call via CloudTrail"));
-    if let (true, Some(detail)) = (is_api_call, top.detail) {
+    if let (true, Some(detail)) = (is_api_call, found.detail) {
         if detail.kind == Kind::Object {
-            let event = raw_event(detail);
-            visit(EventSlot {
-                index: None,
-                event: &event,
-            });
+            let mut inner = Found::default();
+            if read_object(detail.bytes, 0, Top::default(), &mut inner).is_ok() {
+                visit(EventSlot {
+                    index: None,
+                    event: inner.c.finished(),
+                });
+            }
             return Shape::EventBridge;
         }
     }
-    if top.ecs {
-        let event = ecs_event(object);
+    if found.ecs {
+        let event = ecs_event(Value {
+            kind: Kind::Object,
+            bytes: found.object,
+        });
         visit(EventSlot {
             index: None,
             event: &event,
@@ -251,23 +613,54 @@ fn visit_object(object: Value<'_>, visit: &mut dyn FnMut(EventSlot<'_>), unwrap:
         return Shape::Ecs;
     }
     if unwrap {
-        for (key, value) in [(WrapKey::Log, top.log), (WrapKey::Message, top.message)] {
+        for (key, value) in [(WrapKey::Log, found.log), (WrapKey::Message, found.message)] {
             let Some(text) = value.and_then(|v| v.decode_str()) else {
                 continue;
             };
-            let inner = text.as_bytes();
-            if !matches!(scan::validate(inner), Ok(Kind::Object)) {
+            let mut inner = Found::default();
+            if read_document(text.as_bytes(), Top::default(), &mut inner).is_err() {
                 continue;
             }
-            let Ok(inner_object) = Value::parse_validated(inner) else {
-                continue;
-            };
-            if visit_object(inner_object, visit, false) != Shape::Unknown {
+            if visit_found(&mut inner, visit, false) != Shape::Unknown {
                 return Shape::Wrapped(key);
             }
         }
     }
     Shape::Unknown
+}
+
+/// The elements of a validated `Records` array: each object is an event, read with
+/// [`read_object`]; every element counts in the positions.
+fn visit_batch(array: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) {
+    let mut pos = scan::skip_ws(array, 1);
+    if array.get(pos) == Some(&b']') {
+        return;
+    }
+    let mut index = 0usize;
+    loop {
+        let end = if array.get(pos) == Some(&b'{') {
+            let mut element = Found::default();
+            let Ok(end) = read_object(array, pos, Top::default(), &mut element) else {
+                return;
+            };
+            visit(EventSlot {
+                index: Some(index),
+                event: element.c.finished(),
+            });
+            end
+        } else {
+            let Ok(end) = scan::checked_value(array, pos) else {
+                return;
+            };
+            end
+        };
+        index += 1;
+        pos = scan::skip_ws(array, end);
+        if array.get(pos) != Some(&b',') {
+            return;
+        }
+        pos = scan::skip_ws(array, pos + 1);
+    }
 }
 
 /// Fields of [`Event`], as bits for "first occurrence seen".
@@ -312,6 +705,65 @@ impl<'a> Collector<'a> {
         fresh
     }
 
+    /// The field at the cursor of `r` (a top-level or `userIdentity` member),
+    /// validated and stepped over; kept if it is the field's first occurrence.
+    #[inline]
+    fn take(
+        &mut self,
+        field: Field,
+        doc: &'a [u8],
+        r: &mut ObjectReader<'a>,
+    ) -> Result<(), Invalid> {
+        if !self.claim(field) {
+            r.skip()?;
+            return Ok(());
+        }
+        let text = match r.string()? {
+            // Validated: the bytes of a string without escapes are UTF-8.
+            Some(s) if !s.escaped => std::str::from_utf8(s.raw).ok().map(Text::Borrowed),
+            Some(s) => scan::decode_string(s.raw).ok(),
+            None => {
+                let value = value_of(doc, r.span()?);
+                match field {
+                    Field::AccountId | Field::RecipientAccount if value.kind == Kind::Number => {
+                        account_number(value.bytes)
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(slot) = self.slot(field) {
+            *slot = text;
+        }
+        Ok(())
+    }
+
+    /// Where a string field is kept (`None` for the fields that are not text).
+    #[inline]
+    fn slot(&mut self, field: Field) -> Option<&mut Option<Text<'a>>> {
+        let e = &mut self.event;
+        Some(match field {
+            Field::Action => &mut e.action,
+            Field::Provider => &mut e.provider,
+            Field::Time => &mut e.time,
+            Field::SourceIp => &mut e.source_ip,
+            Field::ErrorCode => &mut e.error_code,
+            Field::Arn => &mut e.arn,
+            Field::IdentityType => &mut e.identity_type,
+            Field::AccessKeyId => &mut e.access_key_id,
+            Field::UserName => &mut e.user_name,
+            Field::RoleName => &mut e.role_name,
+            Field::AccountId => &mut e.account_id,
+            Field::Region => &mut e.region,
+            Field::UserAgent => &mut e.user_agent,
+            Field::RecipientAccount => &mut self.recipient_account,
+            Field::IdentityUserName => &mut self.identity_user_name,
+            Field::Outcome | Field::UserIdentity | Field::SessionContext | Field::SessionIssuer => {
+                return None
+            }
+        })
+    }
+
     fn set(&mut self, field: Field, value: Value<'a>) {
         if !self.claim(field) {
             return;
@@ -331,28 +783,20 @@ impl<'a> Collector<'a> {
             }
             _ => value.decode_str(),
         };
-        let e = &mut self.event;
-        let slot = match field {
-            Field::Action => &mut e.action,
-            Field::Provider => &mut e.provider,
-            Field::Time => &mut e.time,
-            Field::SourceIp => &mut e.source_ip,
-            Field::ErrorCode => &mut e.error_code,
-            Field::Arn => &mut e.arn,
-            Field::IdentityType => &mut e.identity_type,
-            Field::AccessKeyId => &mut e.access_key_id,
-            Field::UserName => &mut e.user_name,
-            Field::RoleName => &mut e.role_name,
-            Field::AccountId => &mut e.account_id,
-            Field::Region => &mut e.region,
-            Field::UserAgent => &mut e.user_agent,
-            Field::RecipientAccount => &mut self.recipient_account,
-            Field::IdentityUserName => &mut self.identity_user_name,
-            Field::Outcome | Field::UserIdentity | Field::SessionContext | Field::SessionIssuer => {
-                return
-            }
-        };
-        *slot = text;
+        if let Some(slot) = self.slot(field) {
+            *slot = text;
+        }
+    }
+
+    /// Applies the fallbacks in place (as [`Collector::finish`]) and lends the event.
+    fn finished(&mut self) -> &Event<'a> {
+        if self.event.user_name.is_none() {
+            self.event.user_name = self.identity_user_name.take();
+        }
+        if self.event.account_id.is_none() {
+            self.event.account_id = self.recipient_account.take();
+        }
+        &self.event
     }
 
     /// Applies the fallbacks: user name ← `userName`, account ← recipient account.
@@ -389,96 +833,84 @@ fn account_number(number: &[u8]) -> Option<Text<'_>> {
     Some(Text::Owned(format!("{digits:0>12}")))
 }
 
-/// A raw CloudTrail event's fields. The key paths are fixed, so the walk is a loop
-/// over at most four levels (event → userIdentity → sessionContext → sessionIssuer).
-pub fn raw_event(object: Value<'_>) -> Event<'_> {
-    let mut c = Collector::default();
-    let Some(mut members) = object.members() else {
-        return c.finish();
-    };
-    while let Some(Ok(key)) = members.next_key() {
-        if key.is("userIdentity") {
-            if !walk_user_identity(&mut c, &mut members) {
-                break;
-            }
-            continue;
-        }
-        let Ok(value) = members.value() else {
-            break;
-        };
-        if let Some(field) = raw_field(&key.name()) {
-            c.set(field, value);
-        }
-    }
-    c.finish()
+/// Which `userIdentity` member `key` (decoded) is: a field, or `sessionContext`
+/// (`Field::SessionContext`).
+#[inline]
+fn identity_key(key: &[u8]) -> Option<Field> {
+    Some(match key.len() {
+        3 if same(key, b"arn") => Field::Arn,
+        4 if same(key, b"type") => Field::IdentityType,
+        8 if same(key, b"userName") => Field::IdentityUserName,
+        9 if same(key, b"accountId") => Field::AccountId,
+        11 if same(key, b"accessKeyId") => Field::AccessKeyId,
+        14 if same(key, b"sessionContext") => Field::SessionContext,
+        _ => return None,
+    })
 }
 
-/// The fields of `userIdentity`, walked to its closing brace (so the caller can
-/// resume after it); `sessionContext` and `sessionIssuer` are walked in place too.
-fn user_identity<'a>(c: &mut Collector<'a>, identity: &mut scan::Members<'a>) {
-    while let Some(Ok(key)) = identity.next_key() {
-        let field = match &*key.name() {
-            b"type" => Field::IdentityType,
-            b"arn" => Field::Arn,
-            b"accessKeyId" => Field::AccessKeyId,
-            b"userName" => Field::IdentityUserName,
-            b"accountId" => Field::AccountId,
-            b"sessionContext" => {
-                // Claimed whatever its type: a later duplicate never counts.
-                let fresh = c.claim(Field::SessionContext);
-                let walked = match identity.enter() {
-                    Some(mut context) if fresh => {
-                        session_context(c, &mut context);
-                        identity.resume_after(&context)
-                    }
-                    _ => identity.value().is_ok(),
-                };
-                if !walked {
-                    return;
-                }
+/// The fields of the `userIdentity` object at `open`, read in place (and validated)
+/// to its closing brace, whose end is returned; `sessionContext` and
+/// `sessionIssuer` are read in place too.
+fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
+    let mut r = ObjectReader::open(doc, open)?;
+    while let Some(key) = r.next_key()? {
+        let field = identity_key(&key.name());
+        if let Some(Field::SessionContext) = field {
+            // Claimed whatever its type: a later duplicate never counts.
+            if c.claim(Field::SessionContext) && r.at_object() {
+                let end = session_context(c, doc, r.pos)?;
+                r.resume(end);
                 continue;
             }
-            _ => {
-                if identity.value().is_err() {
-                    return;
-                }
-                continue;
-            }
-        };
-        let Ok(value) = identity.value() else {
-            return;
-        };
-        c.set(field, value);
+        } else if let Some(field) = field {
+            c.take(field, doc, &mut r)?;
+            continue;
+        }
+        r.skip()?;
     }
+    Ok(r.pos)
 }
 
 /// `sessionContext`: only `sessionIssuer.userName` is wanted.
-fn session_context<'a>(c: &mut Collector<'a>, context: &mut scan::Members<'a>) {
-    while let Some(Ok(key)) = context.next_key() {
-        if key.is("sessionIssuer") && c.claim(Field::SessionIssuer) {
-            if let Some(mut issuer) = context.enter() {
-                while let Some(Ok(key)) = issuer.next_key() {
-                    let Ok(value) = issuer.value() else {
-                        return;
-                    };
-                    // Elastic's user.name and the role name.
-                    if key.is("userName") && c.claim(Field::RoleName) {
-                        if let Some(name) = value.decode_str() {
-                            c.event.role_name = Some(name.clone());
-                            c.event.user_name = Some(name);
-                        }
-                    }
-                }
-                if !context.resume_after(&issuer) {
-                    return;
-                }
-                continue;
-            }
-        }
-        if context.value().is_err() {
-            return;
+fn session_context<'a>(
+    c: &mut Collector<'a>,
+    doc: &'a [u8],
+    open: usize,
+) -> Result<usize, Invalid> {
+    let mut r = ObjectReader::open(doc, open)?;
+    while let Some(key) = r.next_key()? {
+        if same(&key.name(), b"sessionIssuer") && c.claim(Field::SessionIssuer) && r.at_object() {
+            let end = session_issuer(c, doc, r.pos)?;
+            r.resume(end);
+        } else {
+            r.skip()?;
         }
     }
+    Ok(r.pos)
+}
+
+/// `sessionIssuer.userName`: Elastic's `user.name` and the role name.
+fn session_issuer<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
+    let mut r = ObjectReader::open(doc, open)?;
+    while let Some(key) = r.next_key()? {
+        if same(&key.name(), b"userName") && c.claim(Field::RoleName) {
+            let name = match r.string()? {
+                Some(s) if !s.escaped => std::str::from_utf8(s.raw).ok().map(Text::Borrowed),
+                Some(s) => scan::decode_string(s.raw).ok(),
+                None => {
+                    r.skip()?;
+                    None
+                }
+            };
+            if let Some(name) = name {
+                c.event.role_name = Some(name.clone());
+                c.event.user_name = Some(name);
+            }
+        } else {
+            r.skip()?;
+        }
+    }
+    Ok(r.pos)
 }
 
 /// ECS field paths. Each may be written dotted, nested or mixed
@@ -553,6 +985,9 @@ pub fn ecs_event(object: Value<'_>) -> Event<'_> {
     }
     c.finish()
 }
+
+#[cfg(test)]
+mod reference;
 
 #[cfg(test)]
 mod tests {
@@ -906,5 +1341,564 @@ mod tests {
         };
         assert_eq!(shape, Ok(Shape::Raw));
         assert_eq!(actions, [Some("ListUsers".to_owned())]);
+    }
+
+    /// Every key the walk tells apart, and every one-byte change, deletion or
+    /// addition of one: only the exact key matches (the comparison reads words).
+    #[test]
+    fn keys_are_told_apart_exactly() {
+        let tops = [
+            "log",
+            "event",
+            "detail",
+            "Records",
+            "message",
+            "eventName",
+            "eventTime",
+            "awsRegion",
+            "userAgent",
+            "errorCode",
+            "detection",
+            "source_as",
+            "eventSource",
+            "detail-type",
+            "userIdentity",
+            "event.action",
+            "sourceIPAddress",
+            "recipientAccountId",
+        ];
+        let ids = [
+            "arn",
+            "type",
+            "userName",
+            "accountId",
+            "accessKeyId",
+            "sessionContext",
+        ];
+        let top_name = |k: &[u8]| format!("{:?}", std::mem::discriminant(&top_key(k)));
+        for key in tops {
+            let id = top_name(key.as_bytes());
+            assert_ne!(id, top_name(b"zzz"), "{key}");
+            let mut variants: Vec<Vec<u8>> = Vec::new();
+            for at in 0..key.len() {
+                let mut v = key.as_bytes().to_vec();
+                if let Some(b) = v.get_mut(at) {
+                    *b ^= 0x20;
+                }
+                variants.push(v);
+                let mut shorter = key.as_bytes().to_vec();
+                shorter.remove(at);
+                variants.push(shorter);
+            }
+            variants.push(format!("{key}x").into_bytes());
+            variants.push(format!("x{key}").into_bytes());
+            for v in variants {
+                assert!(
+                    matches!(top_key(&v), TopKey::Other) || tops.iter().any(|t| t.as_bytes() == v),
+                    "{key} {:?}",
+                    String::from_utf8_lossy(&v)
+                );
+            }
+        }
+        for key in ids {
+            assert!(identity_key(key.as_bytes()).is_some(), "{key}");
+            for at in 0..key.len() {
+                let mut v = key.as_bytes().to_vec();
+                if let Some(b) = v.get_mut(at) {
+                    *b ^= 0x01;
+                }
+                assert!(identity_key(&v).is_none(), "{key}");
+            }
+        }
+        assert!(same(b"sessionIssuer", b"sessionIssuer"));
+        assert!(!same(b"sessionIssueR", b"sessionIssuer"));
+        assert!(!same(b"SessionIssuer", b"sessionIssuer"));
+        assert!(!same(b"sessionIssue", b"sessionIssuer"));
+        assert!(same(b"", b"") && same(b"a", b"a") && !same(b"a", b"b"));
+    }
+
+    /// A small deterministic generator for the property tests below. `plain`: no
+    /// escapes and no duplicate keys.
+    struct Gen(u64, bool);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+        fn chance(&mut self, percent: u64) -> bool {
+            self.next() % 100 < percent
+        }
+        fn pick<'t>(&mut self, items: &[&'t str]) -> &'t str {
+            items
+                .get(self.below(items.len()))
+                .copied()
+                .unwrap_or_default()
+        }
+        fn ws(&mut self) -> &'static str {
+            if self.chance(80) {
+                ""
+            } else {
+                self.pick(&[" ", "\n", "\t ", "\r\n  "])
+            }
+        }
+        /// A JSON string literal for `text`, characters escaped at random
+        /// (`\uXXXX` in either case, surrogate pairs, `\/`).
+        fn string(&mut self, text: &str) -> String {
+            let escapes = !self.1 && self.chance(25);
+            let mut out = String::from("\"");
+            for c in text.chars() {
+                let escape = escapes && self.chance(30);
+                match c {
+                    '"' if !escape => out.push_str("\\\""),
+                    '\\' if !escape => out.push_str("\\\\"),
+                    '/' if escape && self.chance(50) => out.push_str("\\/"),
+                    c if escape || (c as u32) < 0x20 => {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            if self.chance(50) {
+                                out.push_str(&format!("\\u{unit:04x}"));
+                            } else {
+                                out.push_str(&format!("\\u{unit:04X}"));
+                            }
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+        fn object(&mut self, members: &[(String, String)]) -> String {
+            let mut out = String::from("{");
+            out.push_str(self.ws());
+            for (i, (key, value)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                    out.push_str(self.ws());
+                }
+                let key = self.string(key);
+                out.push_str(&key);
+                out.push_str(self.ws());
+                out.push(':');
+                out.push_str(self.ws());
+                out.push_str(value);
+                out.push_str(self.ws());
+            }
+            out.push('}');
+            out
+        }
+        /// Any JSON value, nested up to `depth` levels (test code: recursion is
+        /// fine here).
+        fn value(&mut self, depth: usize) -> String {
+            match self.below(if depth == 0 { 5 } else { 7 }) {
+                0 => {
+                    let t =
+                        self.pick(&["x", "", "caf\u{e9}", "a\"b", "\u{1f600}", "eventName", "}]"]);
+                    self.string(t)
+                }
+                1 => self
+                    .pick(&["0", "-1", "1.5e3", "123456789012", "-0.0", "1E+2"])
+                    .to_owned(),
+                2 => self.pick(&["true", "false", "null"]).to_owned(),
+                3 => self.string("ListUsers"),
+                4 => "{}".to_owned(),
+                5 => {
+                    let n = self.below(4);
+                    let items: Vec<String> = (0..n).map(|_| self.value(depth - 1)).collect();
+                    format!("[{}]", items.join(","))
+                }
+                _ => {
+                    let n = self.below(4);
+                    let keys = ["a", "eventName", "userName", "action", "sessionIssuer", "b"];
+                    let mut members: Vec<(String, String)> = (0..n)
+                        .map(|_| (self.pick(&keys).to_owned(), self.value(depth - 1)))
+                        .collect();
+                    if self.1 {
+                        let mut seen = std::collections::BTreeSet::new();
+                        members.retain(|(k, _)| seen.insert(k.clone()));
+                    }
+                    self.object(&members)
+                }
+            }
+        }
+        /// A field value: usually a string of `choices`, sometimes anything.
+        fn field(&mut self, choices: &[&str]) -> String {
+            if self.chance(10) {
+                return self.value(2);
+            }
+            let t = self.pick(choices);
+            self.string(t)
+        }
+        /// Members in a random order, some duplicated with another value after.
+        fn members(&mut self, mut members: Vec<(String, String)>) -> Vec<(String, String)> {
+            for i in (1..members.len()).rev() {
+                let j = self.below(i + 1);
+                members.swap(i, j);
+            }
+            let mut out = Vec::new();
+            for (key, value) in members {
+                let dup = !self.1 && self.chance(10);
+                out.push((key.clone(), value));
+                if dup {
+                    let other = self.value(1);
+                    out.push((key, other));
+                }
+            }
+            out
+        }
+        fn account(&mut self) -> String {
+            match self.below(4) {
+                0 => self
+                    .pick(&["111122223333", "11122223333", "1.2e3", "-5", "0.5"])
+                    .to_owned(),
+                _ => self.field(&["111122223333", "444455556666", ""]),
+            }
+        }
+        fn identity(&mut self) -> String {
+            if self.chance(5) {
+                return self.value(1);
+            }
+            let issuer = {
+                let members = vec![
+                    ("type".to_owned(), self.string("Role")),
+                    (
+                        "userName".to_owned(),
+                        self.field(&["web-role", "", "r\u{e9}le"]),
+                    ),
+                    (
+                        "arn".to_owned(),
+                        self.string("arn:aws:iam::111122223333:role/web-role"),
+                    ),
+                ];
+                let members = self.members(members);
+                self.object(&members)
+            };
+            let context = if self.chance(10) {
+                self.value(1)
+            } else {
+                let attributes = self.value(2);
+                let members = vec![
+                    ("sessionIssuer".to_owned(), issuer),
+                    ("attributes".to_owned(), attributes),
+                ];
+                let members = self.members(members);
+                self.object(&members)
+            };
+            let mut members = vec![
+                (
+                    "type".to_owned(),
+                    self.field(&["AssumedRole", "IAMUser", "AWSService"]),
+                ),
+                ("principalId".to_owned(), self.string("AROAEXAMPLE:i-0abc")),
+                (
+                    "arn".to_owned(),
+                    self.field(&[
+                        "arn:aws:sts::111122223333:assumed-role/web-role/i-0abc1234def567890",
+                        "arn:aws:iam::111122223333:user/alice",
+                    ]),
+                ),
+                ("accountId".to_owned(), self.account()),
+                (
+                    "accessKeyId".to_owned(),
+                    self.field(&["ASIAEXAMPLE", "AKIA"]),
+                ),
+                ("userName".to_owned(), self.field(&["alice", "bob"])),
+            ];
+            if self.chance(80) {
+                members.push(("sessionContext".to_owned(), context));
+            }
+            members.retain(|_| self.chance(85));
+            let members = self.members(members);
+            self.object(&members)
+        }
+        /// A CloudTrail event object.
+        fn event(&mut self) -> String {
+            let mut members = vec![
+                ("eventVersion".to_owned(), self.string("1.08")),
+                ("userIdentity".to_owned(), self.identity()),
+                (
+                    "eventTime".to_owned(),
+                    self.field(&["2026-06-01T12:00:00Z", "bad"]),
+                ),
+                (
+                    "eventSource".to_owned(),
+                    self.field(&["iam.amazonaws.com", "s3.amazonaws.com"]),
+                ),
+                (
+                    "eventName".to_owned(),
+                    self.field(&["ListUsers", "GetObject", "ListFunctions20150331"]),
+                ),
+                ("awsRegion".to_owned(), self.field(&["us-east-1"])),
+                (
+                    "sourceIPAddress".to_owned(),
+                    self.field(&["146.70.117.42", "AWS Internal", "2001:db8::1"]),
+                ),
+                (
+                    "userAgent".to_owned(),
+                    self.field(&["aws-cli/2.15.0", "caf\u{e9} \u{1f600}"]),
+                ),
+                ("errorCode".to_owned(), self.field(&["AccessDenied"])),
+                ("requestParameters".to_owned(), self.value(3)),
+                ("responseElements".to_owned(), self.value(1)),
+                ("recipientAccountId".to_owned(), self.account()),
+                ("tlsDetails".to_owned(), self.value(2)),
+                ("detection".to_owned(), self.value(2)),
+                ("source_as".to_owned(), self.value(1)),
+            ];
+            members.retain(|_| self.chance(80));
+            let members = self.members(members);
+            self.object(&members)
+        }
+        /// A record of any shape.
+        fn record(&mut self) -> String {
+            match self.below(8) {
+                0 => {
+                    let n = self.below(4);
+                    let items: Vec<String> = (0..n)
+                        .map(|_| {
+                            if self.chance(80) {
+                                self.event()
+                            } else {
+                                self.value(1)
+                            }
+                        })
+                        .collect();
+                    let records = format!("[{}]", items.join(","));
+                    let detection = self.value(1);
+                    let members = self.members(vec![
+                        ("Records".to_owned(), records),
+                        ("detection".to_owned(), detection),
+                    ]);
+                    self.object(&members)
+                }
+                1 => {
+                    let event = self.event();
+                    let kind = self.field(&["AWS API Call via CloudTrail", "Other"]);
+                    let version = self.string("0");
+                    let members = self.members(vec![
+                        ("detail-type".to_owned(), kind),
+                        ("detail".to_owned(), event),
+                        ("version".to_owned(), version),
+                    ]);
+                    self.object(&members)
+                }
+                2 => {
+                    let event = {
+                        let action = self.field(&["ListUsers", "GetObject"]);
+                        let outcome = self.field(&["success", "failure", "x"]);
+                        let provider = self.string("iam.amazonaws.com");
+                        let members = self.members(vec![
+                            ("action".to_owned(), action),
+                            ("outcome".to_owned(), outcome),
+                            ("provider".to_owned(), provider),
+                        ]);
+                        self.object(&members)
+                    };
+                    let dotted = self.field(&["ListUsers"]);
+                    let mut members = vec![
+                        ("@timestamp".to_owned(), self.string("2026-06-01T12:00:00Z")),
+                        ("source.ip".to_owned(), self.string("146.70.117.42")),
+                        ("cloud.account.id".to_owned(), self.account()),
+                    ];
+                    if self.chance(50) {
+                        members.push(("event".to_owned(), event));
+                    } else {
+                        members.push(("event.action".to_owned(), dotted));
+                    }
+                    let members = self.members(members);
+                    self.object(&members)
+                }
+                3 | 4 => {
+                    let inner = if self.chance(70) {
+                        self.event()
+                    } else {
+                        self.record()
+                    };
+                    let wrapped = if self.chance(10) {
+                        self.value(1)
+                    } else {
+                        self.string(&inner)
+                    };
+                    let key = self.pick(&["log", "message"]);
+                    let stream = self.string("stdout");
+                    let members = self.members(vec![
+                        (key.to_owned(), wrapped),
+                        ("stream".to_owned(), stream),
+                    ]);
+                    self.object(&members)
+                }
+                5 => self.value(3),
+                _ => self.event(),
+            }
+        }
+        /// One to three random byte edits.
+        fn mutate(&mut self, doc: &mut Vec<u8>) {
+            let alphabet = b"{}[]\":,\\u0 \t\na1e-.tfn\x80\xc3\xa9\x00/";
+            for _ in 0..=self.below(3) {
+                let at = self.below(doc.len() + 1);
+                let byte = alphabet
+                    .get(self.below(alphabet.len()))
+                    .copied()
+                    .unwrap_or(b' ');
+                match self.below(3) {
+                    0 => doc.insert(at, byte),
+                    1 if at < doc.len() => {
+                        doc.remove(at);
+                    }
+                    _ => {
+                        if let Some(b) = doc.get_mut(at) {
+                            *b = byte;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything `visit_events` says about a record, owned.
+    type Observed = Result<(Shape, Vec<(Option<usize>, Event<'static>)>), Malformed>;
+
+    fn outcome_of(
+        visit: impl FnOnce(&mut dyn FnMut(EventSlot<'_>)) -> Result<Shape, Malformed>,
+    ) -> Observed {
+        let mut events = Vec::new();
+        let shape = visit(&mut |slot| events.push((slot.index, owned(slot.event))))?;
+        Ok((shape, events))
+    }
+
+    /// The one-pass reader and the reader it replaced (validate, then walk) agree
+    /// on every generated record, valid or broken: same shape, same events with the
+    /// same fields, same error. The `detection` spans are the ones the output's own
+    /// walk finds, and accept/reject agrees with serde_json.
+    #[test]
+    fn one_pass_agrees_with_the_two_pass_reader() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15, false);
+        let (mut valid, mut fired_shapes) = (0, std::collections::BTreeSet::new());
+        for round in 0..30_000 {
+            let mut doc = g.record().into_bytes();
+            if round % 3 == 0 {
+                g.mutate(&mut doc);
+            }
+            let new = outcome_of(|v| visit_events(&doc, v));
+            let old = outcome_of(|v| reference::visit_events(&doc, v));
+            assert_eq!(new, old, "{}", String::from_utf8_lossy(&doc));
+            if let Ok((shape, _)) = &new {
+                valid += 1;
+                fired_shapes.insert(format!("{shape:?}"));
+                let read = read_events(&doc, &mut |_| {});
+                let spans = read.map(|r| r.members.detection).unwrap_or_default();
+                assert_eq!(
+                    spans,
+                    crate::output::existing_values(&doc, "detection"),
+                    "{}",
+                    String::from_utf8_lossy(&doc)
+                );
+            }
+            // serde_json (strict RFC 8259) accepts the same documents as objects,
+            // except lone surrogates and numbers out of f64's range, which it
+            // rejects and JSON's grammar allows.
+            let theirs = serde_json::from_slice::<serde_json::Value>(&doc);
+            let grammar_only = theirs
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("out of range"))
+                || doc.windows(3).any(|w| w == b"\\ud" || w == b"\\uD");
+            if !grammar_only {
+                let theirs = matches!(theirs, Ok(serde_json::Value::Object(_)));
+                assert_eq!(new.is_ok(), theirs, "{}", String::from_utf8_lossy(&doc));
+            }
+        }
+        assert!(valid > 15_000, "generator too weak: {valid} valid records");
+        assert!(fired_shapes.len() >= 6, "{fired_shapes:?}");
+    }
+
+    /// With the identity memory, records read in a row (the same identities again
+    /// and again, some of them with a byte changed anywhere, inside the identity
+    /// too) give what the two-pass reader gives for each.
+    #[test]
+    fn identity_memory_changes_nothing() {
+        let mut g = Gen(0x5851_f42d_4c95_7f2d, false);
+        let mut memo = IdentityMemo::default();
+        let mut pool: Vec<Vec<u8>> = Vec::new();
+        for round in 0..20_000 {
+            if round % 200 == 0 {
+                pool = (0..6)
+                    .map(|_| if g.chance(80) { g.event() } else { g.record() }.into_bytes())
+                    .collect();
+            }
+            let mut doc = pool.get(g.below(pool.len())).cloned().unwrap_or_default();
+            if g.chance(40) {
+                g.mutate(&mut doc);
+            }
+            let new = outcome_of(|v| read_events_with(&doc, Some(&mut memo), v).map(|r| r.shape));
+            let old = outcome_of(|v| reference::visit_events(&doc, v));
+            assert_eq!(new, old, "{}", String::from_utf8_lossy(&doc));
+        }
+        assert!(memo.replays > 5_000, "only {} replays", memo.replays);
+    }
+
+    /// A reference reading of the raw-event fields with serde_json, for records
+    /// without duplicate keys (serde_json keeps the last duplicate, the filter the
+    /// first), compared with what the one-pass reader extracts.
+    #[test]
+    fn raw_fields_agree_with_serde_json() {
+        use serde_json::Value as J;
+        let mut g = Gen(0x2545_f491_4f6c_dd1d, true);
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let doc = g.event().into_bytes();
+            let Ok(J::Object(top)) = serde_json::from_slice::<J>(&doc) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&doc);
+            let s = |v: Option<&J>| v.and_then(J::as_str).map(str::to_owned);
+            let identity = top.get("userIdentity").and_then(J::as_object);
+            let id = |k: &str| s(identity.and_then(|i| i.get(k)));
+            let issuer_name = identity
+                .and_then(|i| i.get("sessionContext"))
+                .and_then(J::as_object)
+                .and_then(|c| c.get("sessionIssuer"))
+                .and_then(J::as_object)
+                .and_then(|i| i.get("userName"))
+                .and_then(J::as_str)
+                .map(str::to_owned);
+            let account_id = s(identity.and_then(|i| i.get("accountId")))
+                .or_else(|| s(top.get("recipientAccountId")));
+            if !top.contains_key("eventName") && !top.contains_key("eventSource") {
+                continue;
+            }
+            let e = one(&doc);
+            let got = |t: &Option<Text<'_>>| t.as_deref().map(str::to_owned);
+            assert_eq!(got(&e.action), s(top.get("eventName")), "{text}");
+            assert_eq!(got(&e.provider), s(top.get("eventSource")), "{text}");
+            assert_eq!(got(&e.time), s(top.get("eventTime")), "{text}");
+            assert_eq!(got(&e.source_ip), s(top.get("sourceIPAddress")), "{text}");
+            assert_eq!(got(&e.error_code), s(top.get("errorCode")), "{text}");
+            assert_eq!(got(&e.region), s(top.get("awsRegion")), "{text}");
+            assert_eq!(got(&e.user_agent), s(top.get("userAgent")), "{text}");
+            assert_eq!(got(&e.arn), id("arn"), "{text}");
+            assert_eq!(got(&e.identity_type), id("type"), "{text}");
+            assert_eq!(got(&e.access_key_id), id("accessKeyId"), "{text}");
+            assert_eq!(got(&e.role_name), issuer_name, "{text}");
+            assert_eq!(
+                got(&e.user_name),
+                issuer_name.clone().or(id("userName")),
+                "{text}"
+            );
+            if !matches!(
+                identity.and_then(|i| i.get("accountId")),
+                Some(J::Number(_))
+            ) && !matches!(top.get("recipientAccountId"), Some(J::Number(_)))
+            {
+                assert_eq!(got(&e.account_id), account_id, "{text}");
+            }
+            compared += 1;
+        }
+        assert!(compared > 3_000, "only {compared} records compared");
     }
 }

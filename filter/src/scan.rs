@@ -20,6 +20,10 @@
 //!   nested values are skipped with a bracket counter (token by token, string
 //!   contents eight bytes at a time), never by recursion, and [`Members::enter`] walks into a wanted nested object in place
 //!   instead of skipping it first.
+//! * [`ObjectReader`] / [`checked_value`] are the one-pass reader `crate::record`
+//!   uses: they validate every byte they step over exactly as [`validate`] does
+//!   while the caller picks out the members it wants, so a record is validated and
+//!   read in the same walk.
 //! * [`RawStr::decode`] turns a string span into `Cow<str>`, borrowed unless the
 //!   string has escapes.
 //!
@@ -134,13 +138,14 @@ fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
 }
 
 /// Scans the string whose opening quote is at `open` and returns the offset of
-/// its closing quote. With `CHECK`, escapes, control
+/// its closing quote and whether it holds an escape. With `CHECK`, escapes, control
 /// bytes and UTF-8 are validated; without, only the end is found (for documents that
 /// [`validate`] already accepted).
-fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanError> {
+fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<(usize, bool), ScanError> {
     let start = open + 1;
     let mut pos = start;
     let mut non_ascii = false;
+    let mut escaped = false;
     // Once a non-ASCII byte is seen the whole string is UTF-8 checked at the end, so
     // further high bytes need not stop the word loop.
     let mut high_mask = if CHECK { HIGHS } else { 0 };
@@ -172,9 +177,10 @@ fn string_end<const CHECK: bool>(doc: &[u8], open: usize) -> Result<usize, ScanE
                         ));
                     }
                 }
-                return Ok(pos);
+                return Ok((pos, escaped));
             }
             b'\\' => {
+                escaped = true;
                 let Some(&e) = doc.get(pos + 1) else {
                     return Err(ScanError::at(ErrorKind::Truncated, doc.len()));
                 };
@@ -458,7 +464,7 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
                             expect = Expect::ValueOrClose;
                             continue;
                         }
-                        b'"' => pos = string_end::<true>(doc, pos)? + 1,
+                        b'"' => pos = string_end::<true>(doc, pos)?.0 + 1,
                         b'-' | b'0'..=b'9' => pos = number_end(doc, pos)?,
                         b't' => pos = literal_end(doc, pos, b"true")?,
                         b'f' => pos = literal_end(doc, pos, b"false")?,
@@ -474,7 +480,7 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
                     pos += 1;
                     expect = Expect::AfterValue;
                 } else if b == b'"' {
-                    pos = skip_ws(doc, string_end::<true>(doc, pos)? + 1);
+                    pos = skip_ws(doc, string_end::<true>(doc, pos)?.0 + 1);
                     match doc.get(pos) {
                         Some(b':') => pos += 1,
                         Some(&other) => {
@@ -520,6 +526,412 @@ pub fn validate(doc: &[u8]) -> Result<Kind, ScanError> {
             pos += 1;
             break;
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// The validating reader: one pass that checks every byte it steps over exactly as
+// `validate` does and, at the same time, lets the caller stop at the members it
+// wants. `crate::record` reads a record with it: validation and extraction in one
+// walk, each byte seen once.
+//
+// Written for the interpreter's cost model, where every wasm instruction counts:
+// no error details (a record it turns away is checked again by `validate`, which
+// says why), positions returned as plain numbers with `FAIL` for "invalid", and the
+// small steps inlined into the loops that use them.
+// ---------------------------------------------------------------------------------
+
+/// The text is not valid JSON (what is wrong is [`validate`]'s to say).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Invalid;
+
+/// "Invalid" as a position: no document is this long.
+const FAIL: usize = usize::MAX;
+
+const QUOTES: u64 = ONES * b'"' as u64;
+const BACKSLASHES: u64 = ONES * b'\\' as u64;
+const SPACES: u64 = ONES * 0x20;
+
+/// High bit set in the lowest byte of `w` that is a quote, a backslash, a control
+/// byte (below 0x20) or not ASCII; higher flagged bytes may be false positives.
+///
+/// Each subtraction flags a byte whose difference wraps (the byte sought, or a
+/// control byte for the last one) and also any byte of 0x81 and above, which the
+/// final `| w` flags anyway as not ASCII; a borrow can only reach bytes above a
+/// flagged one. So the lowest flagged byte is always one of the four kinds.
+#[inline(always)]
+fn string_special(w: u64) -> u64 {
+    ((w ^ QUOTES).wrapping_sub(ONES)
+        | (w ^ BACKSLASHES).wrapping_sub(ONES)
+        | w.wrapping_sub(SPACES)
+        | w)
+        & HIGHS
+}
+
+/// The first byte at or after `pos` that is special inside a string (see
+/// [`string_special`]), eight bytes per step; `doc.len()` if none.
+#[inline(always)]
+pub(crate) fn next_string_special(doc: &[u8], mut pos: usize) -> usize {
+    // Most strings are short: one word first, then sixteen bytes per bounds check.
+    if let Some(chunk) = doc.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let special = string_special(u64::from_le_bytes(*chunk));
+        if special != 0 {
+            return pos + (special.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while let Some(chunk) = doc.get(pos..).and_then(<[u8]>::first_chunk::<16>) {
+        let (low, high) = chunk.split_at(8);
+        let low = low.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w));
+        let high = high
+            .first_chunk::<8>()
+            .map_or(0, |w| u64::from_le_bytes(*w));
+        let (a, b) = (string_special(low), string_special(high));
+        if a | b != 0 {
+            let bit = if a != 0 {
+                a.trailing_zeros()
+            } else {
+                64 + b.trailing_zeros()
+            };
+            return pos + (bit / 8) as usize;
+        }
+        pos += 16;
+    }
+    if let Some(chunk) = doc.get(pos..).and_then(<[u8]>::first_chunk::<8>) {
+        let special = string_special(u64::from_le_bytes(*chunk));
+        if special != 0 {
+            return pos + (special.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    while let Some(&b) = doc.get(pos) {
+        if b == b'"' || b == b'\\' || !(0x20..0x80).contains(&b) {
+            return pos;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+/// Validates the string whose opening quote is at `open`, as [`validate`] does, and
+/// returns the offset of its closing quote and whether it holds a backslash escape.
+/// ASCII is read eight bytes per step; a string with a non-ASCII byte is checked
+/// from its start by the general path (UTF-8 included).
+#[inline(always)]
+pub fn checked_string(doc: &[u8], open: usize) -> Result<(usize, bool), Invalid> {
+    let mut pos = next_string_special(doc, open + 1);
+    if doc.get(pos) == Some(&b'"') {
+        return Ok((pos, false));
+    }
+    let mut escaped = false;
+    loop {
+        match doc.get(pos) {
+            Some(b'"') => return Ok((pos, escaped)),
+            Some(b'\\') => {
+                escaped = true;
+                pos = checked_escape(doc, pos);
+                if pos == FAIL {
+                    return Err(Invalid);
+                }
+            }
+            Some(0x80..) => return string_end::<true>(doc, open).map_err(|_| Invalid),
+            _ => return Err(Invalid),
+        }
+        pos = next_string_special(doc, pos);
+    }
+}
+
+/// Checks the escape at `pos` (a backslash) and returns the offset after it.
+#[inline(never)]
+fn checked_escape(doc: &[u8], pos: usize) -> usize {
+    match doc.get(pos + 1) {
+        Some(b'u') => match doc.get(pos + 2..pos + 6) {
+            Some(hex) if hex.iter().all(u8::is_ascii_hexdigit) => pos + 6,
+            _ => FAIL,
+        },
+        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => pos + 2,
+        _ => FAIL,
+    }
+}
+
+/// The first non-whitespace position at or after `pos`, without a call when the
+/// byte there is not whitespace (compact JSON).
+#[inline(always)]
+fn ws(doc: &[u8], pos: usize) -> usize {
+    match doc.get(pos) {
+        Some(&b) if b <= b' ' => skip_ws(doc, pos),
+        _ => pos,
+    }
+}
+
+/// From `pos` (whitespace allowed): a key, its colon and the whitespace after it.
+/// Returns the key's opening and closing quotes, the offset of the value and whether
+/// the key holds an escape.
+#[inline(always)]
+fn checked_key(doc: &[u8], pos: usize) -> Result<(usize, usize, usize, bool), Invalid> {
+    let open = ws(doc, pos);
+    if doc.get(open) != Some(&b'"') {
+        return Err(Invalid);
+    }
+    let (close, escaped) = checked_string(doc, open)?;
+    let mut colon = close + 1;
+    if doc.get(colon) != Some(&b':') {
+        colon = skip_ws(doc, colon);
+        if doc.get(colon) != Some(&b':') {
+            return Err(Invalid);
+        }
+    }
+    Ok((open, close, ws(doc, colon + 1), escaped))
+}
+
+/// Validates the number or literal at `pos` and returns its end, or `FAIL`.
+#[inline(never)]
+fn checked_atom(doc: &[u8], pos: usize, first: u8) -> usize {
+    let end = match first {
+        b'-' | b'0'..=b'9' => number_end(doc, pos),
+        b't' => literal_end(doc, pos, b"true"),
+        b'f' => literal_end(doc, pos, b"false"),
+        b'n' => literal_end(doc, pos, b"null"),
+        _ => return FAIL,
+    };
+    end.unwrap_or(FAIL)
+}
+
+/// The kind of the value whose first byte is `first` (of a validated value).
+#[inline]
+pub fn kind_of(first: u8) -> Kind {
+    match first {
+        b'{' => Kind::Object,
+        b'[' => Kind::Array,
+        b'"' => Kind::String,
+        b't' | b'f' => Kind::Bool,
+        b'n' => Kind::Null,
+        _ => Kind::Number,
+    }
+}
+
+/// Validates the value that starts at `pos` (no leading whitespace) as [`validate`]
+/// does, and returns its end (exclusive). Containers are read with an explicit
+/// depth stack (one bit per level), never by recursion.
+pub fn checked_value(doc: &[u8], pos: usize) -> Result<usize, Invalid> {
+    match checked_value_end(doc, pos) {
+        FAIL => Err(Invalid),
+        end => Ok(end),
+    }
+}
+
+/// [`checked_value`] with `FAIL` for "invalid".
+#[inline(never)]
+fn checked_value_end(doc: &[u8], pos: usize) -> usize {
+    match doc.get(pos) {
+        Some(b'"') => {
+            return match checked_string(doc, pos) {
+                Ok((close, _)) => close + 1,
+                Err(_) => FAIL,
+            }
+        }
+        Some(b'{' | b'[') => {}
+        Some(&b) => return checked_atom(doc, pos, b),
+        None => return FAIL,
+    }
+    // Nesting: one bit per level (1 = object), the first 64 levels in a word.
+    let mut stack = DepthStack::new();
+    let mut p = pos;
+    'value: loop {
+        // At a value (whitespace allowed).
+        p = ws(doc, p);
+        match doc.get(p) {
+            Some(b'"') => match checked_string(doc, p) {
+                Ok((close, _)) => p = close + 1,
+                Err(_) => return FAIL,
+            },
+            Some(b'{') => {
+                p = ws(doc, p + 1);
+                if doc.get(p) == Some(&b'}') {
+                    p += 1;
+                } else {
+                    stack.push(true);
+                    match checked_key(doc, p) {
+                        Ok((_, _, value, _)) => p = value,
+                        Err(_) => return FAIL,
+                    }
+                    continue 'value;
+                }
+            }
+            Some(b'[') => {
+                p = ws(doc, p + 1);
+                if doc.get(p) == Some(&b']') {
+                    p += 1;
+                } else {
+                    stack.push(false);
+                    continue 'value;
+                }
+            }
+            Some(&b) => {
+                p = checked_atom(doc, p, b);
+                if p == FAIL {
+                    return FAIL;
+                }
+            }
+            None => return FAIL,
+        }
+        // After a value: `,` or the close of the enclosing container.
+        loop {
+            let Some(in_object) = stack.top_is_object() else {
+                return p;
+            };
+            p = ws(doc, p);
+            match (doc.get(p), in_object) {
+                (Some(b','), true) => {
+                    match checked_key(doc, p + 1) {
+                        Ok((_, _, value, _)) => p = value,
+                        Err(_) => return FAIL,
+                    }
+                    continue 'value;
+                }
+                (Some(b','), false) => {
+                    p += 1;
+                    continue 'value;
+                }
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    stack.pop();
+                    p += 1;
+                }
+                _ => return FAIL,
+            }
+        }
+    }
+}
+
+/// A key read by [`ObjectReader::next_key`], or a string value read by
+/// [`ObjectReader::string`]: its raw bytes (between the quotes).
+#[derive(Clone, Copy, Debug)]
+pub struct Key<'a> {
+    pub raw: &'a [u8],
+    /// Whether `raw` holds a backslash escape (then it must be decoded to compare).
+    pub escaped: bool,
+}
+
+impl<'a> Key<'a> {
+    /// The decoded key, borrowed unless it has escapes; the raw bytes if it does not
+    /// decode (then it matches no wanted name, which holds no backslash).
+    #[inline(always)]
+    pub fn name(&self) -> Cow<'a, [u8]> {
+        if !self.escaped {
+            return Cow::Borrowed(self.raw);
+        }
+        RawStr {
+            raw: self.raw,
+            escaped: true,
+        }
+        .name()
+    }
+}
+
+/// Walks the members of one object, validating every byte it steps over as
+/// [`validate`] does. After [`ObjectReader::next_key`] the caller takes the value
+/// with [`ObjectReader::skip`], [`ObjectReader::string`], or by reading the nested
+/// object at [`ObjectReader::pos`] and calling [`ObjectReader::resume`].
+pub struct ObjectReader<'a> {
+    doc: &'a [u8],
+    /// The value's offset after `next_key`; the end of the last value otherwise.
+    pub pos: usize,
+    first: bool,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// The object whose `{` is at `open`.
+    #[inline(always)]
+    pub fn open(doc: &'a [u8], open: usize) -> Result<ObjectReader<'a>, Invalid> {
+        if doc.get(open) != Some(&b'{') {
+            return Err(Invalid);
+        }
+        Ok(ObjectReader {
+            doc,
+            pos: open + 1,
+            first: true,
+        })
+    }
+
+    /// The next key, leaving [`ObjectReader::pos`] at its value; `None` once the
+    /// closing brace is read (then `pos` is just past it).
+    #[inline(always)]
+    pub fn next_key(&mut self) -> Result<Option<Key<'a>>, Invalid> {
+        let doc = self.doc;
+        let mut p = self.pos;
+        if self.first {
+            self.first = false;
+            p = ws(doc, p);
+            if doc.get(p) == Some(&b'}') {
+                self.pos = p + 1;
+                return Ok(None);
+            }
+        } else {
+            // `,"` is what compact JSON has between members.
+            if doc.get(p) != Some(&b',') {
+                p = ws(doc, p);
+                match doc.get(p) {
+                    Some(b',') => {}
+                    Some(b'}') => {
+                        self.pos = p + 1;
+                        return Ok(None);
+                    }
+                    _ => return Err(Invalid),
+                }
+            }
+            p += 1;
+        }
+        let (open, close, value, escaped) = checked_key(doc, p)?;
+        self.pos = value;
+        Ok(Some(Key {
+            raw: doc.get(open + 1..close).unwrap_or_default(),
+            escaped,
+        }))
+    }
+
+    /// Validates and steps over the value at the cursor.
+    #[inline(always)]
+    pub fn skip(&mut self) -> Result<(), Invalid> {
+        self.pos = checked_value(self.doc, self.pos)?;
+        Ok(())
+    }
+
+    /// The value at the cursor, validated and stepped over: its span in the document
+    /// and kind.
+    #[inline]
+    pub fn span(&mut self) -> Result<(usize, usize, Kind), Invalid> {
+        let start = self.pos;
+        let kind = kind_of(self.doc.get(start).copied().unwrap_or(0));
+        self.pos = checked_value(self.doc, start)?;
+        Ok((start, self.pos, kind))
+    }
+
+    /// If the value at the cursor is a string: validated and stepped over, its raw
+    /// contents and whether they hold an escape. `None` (cursor unmoved) otherwise.
+    #[inline(always)]
+    pub fn string(&mut self) -> Result<Option<Key<'a>>, Invalid> {
+        let open = self.pos;
+        if self.doc.get(open) != Some(&b'"') {
+            return Ok(None);
+        }
+        let (close, escaped) = checked_string(self.doc, open)?;
+        self.pos = close + 1;
+        Ok(Some(Key {
+            raw: self.doc.get(open + 1..close).unwrap_or_default(),
+            escaped,
+        }))
+    }
+
+    /// Whether the value at the cursor is an object (to be read in place).
+    #[inline(always)]
+    pub fn at_object(&self) -> bool {
+        self.doc.get(self.pos) == Some(&b'{')
+    }
+
+    /// Moves the cursor past a nested value read separately, which ended at `end`.
+    #[inline(always)]
+    pub fn resume(&mut self, end: usize) {
+        self.pos = end;
     }
 }
 
@@ -1193,6 +1605,11 @@ mod tests {
             let ours = validate(&doc).is_ok();
             let theirs = serde_json::from_slice::<serde_json::Value>(&doc).is_ok();
             assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(&doc));
+            // The one-pass reader's value check accepts exactly the same.
+            let start = skip_ws(&doc, 0);
+            let one_pass =
+                checked_value(&doc, start).is_ok_and(|end| skip_ws(&doc, end) == doc.len());
+            assert_eq!(one_pass, ours, "{:?}", String::from_utf8_lossy(&doc));
         }
     }
 }

@@ -2,6 +2,8 @@
 //! table in docs/BENCHMARKS.md.
 //!
 //!     cargo run --release -p vpnrecon-e2e --example fuel_classes
+//!     cargo run -p vpnrecon-e2e --example fuel_classes -- --mix 20000 [MODULE]
+//!     cargo run -p vpnrecon-e2e --example fuel_classes -- --stages MODULE ENTRY,.. FILE
 //!
 //! Each record's class comes from the module's own counters (`vpnrecon_info`) read
 //! after the call, and from whether its top-level `eventName` is a configured action
@@ -37,10 +39,17 @@ fn configured_action(record: &str) -> bool {
         .is_some_and(|name| DEFAULT_ACTIONS.contains(&normalise_action(name)))
 }
 
+/// The embedded module, or the one at `VPNRECON_FUEL_MODULE` (another build of the
+/// filter, to compare two builds on the same fixtures).
 fn host() -> Box<dyn FilterHost> {
     let mut options = HostOptions::new(Mode::Annotate);
     options.fuel = true;
     options.capture_stderr = true;
+    if let Some(path) = std::env::var_os("VPNRECON_FUEL_MODULE") {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", std::path::Path::new(&path).display()));
+        options.module = Some(bytes);
+    }
     vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"))
 }
 
@@ -90,7 +99,85 @@ fn report(title: &str, classes: &mut BTreeMap<&str, Vec<u64>>) {
     }
 }
 
+/// `fuel_classes --stages MODULE ENTRY,ENTRY,.. FILE`: the fuel of each line of FILE
+/// through each named export of MODULE (a module with the filter's entry-point
+/// signature and `malloc`/`free`, e.g. one that runs a single stage of the filter),
+/// each export in its own instance, one column per export. For profiling: fuel
+/// counted around one stage at a time.
+fn stages(module: &str, entries: &str, path: &str) {
+    let bytes = std::fs::read(module).unwrap_or_else(|e| panic!("{module}: {e}"));
+    let lines = fixtures::lines(Path::new(path));
+    let time = RecordTime {
+        sec: RECORD_TIME_SEC,
+        nsec: 0,
+    };
+    let mut columns = Vec::new();
+    for entry in entries.split(',') {
+        let mut options = HostOptions::new(Mode::Annotate);
+        options.fuel = true;
+        options.capture_stderr = true;
+        options.module = Some(bytes.clone());
+        options.entry_override = Some(entry.to_owned());
+        let mut h =
+            vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"));
+        let mut out = Vec::new();
+        let fuel: Vec<u64> = lines
+            .iter()
+            .map(|line| {
+                let _ = h.call(b"aws.cloudtrail", time, line.as_bytes(), &mut out);
+                h.last_fuel().unwrap_or(0)
+            })
+            .collect();
+        columns.push(fuel);
+    }
+    println!("{}\trecord", entries.replace(',', "\t"));
+    for (i, line) in lines.iter().enumerate() {
+        let row: Vec<String> = columns
+            .iter()
+            .map(|c| c.get(i).copied().unwrap_or(0).to_string())
+            .collect();
+        println!(
+            "{}\t{}",
+            row.join("\t"),
+            line.chars().take(60).collect::<String>()
+        );
+    }
+}
+
+/// `fuel_classes --mix N [MODULE]`: the per-class table over N events of
+/// `vpnrecon bench`'s generated mix (seed 1, 1% VPN discovery candidates), in one
+/// instance of MODULE (default: the embedded module), so that two builds of the
+/// filter compare on the same records.
+fn mix(n: usize, module: Option<&str>) {
+    let vpn = vpnrecon_host::generate::vpn_addresses(4);
+    let mut generator = vpnrecon_host::generate::Generator::new(1, 0.01, &vpn);
+    let records: Vec<String> = (0..n).map(|_| generator.event().json).collect();
+    let mut options = HostOptions::new(Mode::Annotate);
+    options.fuel = true;
+    options.capture_stderr = true;
+    if let Some(path) = module {
+        options.module = Some(std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}")));
+    }
+    let mut h =
+        vpnrecon_host::open(Backend::Wasmtime, &options).unwrap_or_else(|e| panic!("{e:#}"));
+    let mut classes = BTreeMap::new();
+    run(h.as_mut(), &records, &mut classes);
+    report(&format!("bench mix, {n} events"), &mut classes);
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--mix") {
+        let n = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(20_000);
+        mix(n, args.get(2).map(String::as_str));
+        return;
+    }
+    if let [flag, module, entries, path] = args.as_slice() {
+        if flag == "--stages" {
+            stages(module, entries, path);
+            return;
+        }
+    }
     // `fuel_classes FILE`: the fuel of each line of FILE, in one instance.
     if let Some(path) = std::env::args().nth(1) {
         let mut h = host();
