@@ -59,6 +59,12 @@ enum Command {
     /// a README of what they do and undo. Nothing is run.
     #[cfg(feature = "native")]
     Respond(respond::Args),
+    /// Publish CloudTrail events into the partitioned NATS JetStream stream.
+    #[cfg(feature = "native")]
+    Publish(vpnrecon_host::scale::publish::PublishArgs),
+    /// Run a worker on the partitioned stream: leases, state changelog, detections.
+    #[cfg(feature = "native")]
+    Consume(vpnrecon_host::scale::consume::ConsumeArgs),
     /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
@@ -202,6 +208,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         #[cfg(feature = "native")]
         Command::Respond(args) => {
             respond::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Publish(args) => {
+            vpnrecon_host::scale::publish::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Consume(args) => {
+            vpnrecon_host::scale::consume::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips } => run_lookup(&ips),
