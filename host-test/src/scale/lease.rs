@@ -10,7 +10,7 @@
 
 use super::{log, LEASE_BUCKET};
 use anyhow::{anyhow, Context, Result};
-use async_nats::jetstream::{self, kv};
+use async_nats::jetstream::{self, kv, stream};
 use futures_util::TryStreamExt;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,17 +35,30 @@ impl Leases {
     ) -> Result<Leases> {
         let store = match js.get_key_value(LEASE_BUCKET).await {
             Ok(store) => store,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: LEASE_BUCKET.into(),
-                    description: "vpnrecon partition leases".into(),
-                    history: 1,
+            Err(_) => {
+                // The bucket's stream as `create_key_value` makes it; made directly
+                // because that call first reads account limits in a form 2.9
+                // servers do not send.
+                js.get_or_create_stream(stream::Config {
+                    name: format!("KV_{LEASE_BUCKET}"),
+                    description: Some("vpnrecon partition leases".into()),
+                    subjects: vec![format!("$KV.{LEASE_BUCKET}.>")],
+                    max_messages_per_subject: 1,
                     max_age: timeout,
-                    num_replicas: replicas,
+                    storage: stream::StorageType::File,
+                    allow_rollup: true,
+                    deny_delete: true,
+                    allow_direct: true,
+                    num_replicas: replicas.max(1),
+                    discard: stream::DiscardPolicy::New,
                     ..Default::default()
                 })
                 .await
-                .with_context(|| format!("creating key-value bucket {LEASE_BUCKET}"))?,
+                .with_context(|| format!("creating key-value bucket {LEASE_BUCKET}"))?;
+                js.get_key_value(LEASE_BUCKET)
+                    .await
+                    .with_context(|| format!("opening key-value bucket {LEASE_BUCKET}"))?
+            }
         };
         let status = store
             .status()

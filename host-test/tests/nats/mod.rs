@@ -181,8 +181,13 @@ fn wait_jetstream(url: &str) {
         loop {
             if let Ok(client) = async_nats::connect(url).await {
                 let js = async_nats::jetstream::new(client);
-                if js.query_account().await.is_ok() {
-                    return;
+                // Ready when the JetStream API answers (here: "stream not found").
+                if let Err(e) = js.get_stream("VPNRECON_READY_PROBE").await {
+                    if matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(ref j)
+                        if j.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND)
+                    {
+                        return;
+                    }
                 }
             }
             assert!(Instant::now() < deadline, "JetStream at {url} not ready");
