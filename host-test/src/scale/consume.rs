@@ -261,7 +261,14 @@ async fn work(args: &ConsumeArgs, handle: tokio::runtime::Handle) -> Result<Work
 
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    leases.heartbeat().await?;
+    // A bucket just created on a cluster takes a moment to elect its leader.
+    let registering = Instant::now();
+    while let Err(e) = leases.heartbeat().await {
+        if registering.elapsed() > Duration::from_secs(30) {
+            return Err(e.context(format!("registering in bucket {}", super::LEASE_BUCKET)));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut running: BTreeMap<u32, Running> = BTreeMap::new();
     let mut totals = WorkerTotals::default();
     let mut idle_since: Option<Instant> = None;

@@ -30,11 +30,16 @@ pub const LEASE_BUCKET: &str = "vpnrecon_leases";
 
 /// Connects to `url` (comma-separated for several servers of a cluster).
 pub async fn connect(url: &str) -> Result<(async_nats::Client, jetstream::Context)> {
+    let servers: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(Duration::from_secs(5))
         .retry_on_initial_connect()
         .max_reconnects(None)
-        .connect(url)
+        .connect(servers)
         .await
         .with_context(|| format!("connecting to NATS at {url}"))?;
     let mut js = jetstream::new(client.clone());

@@ -179,7 +179,7 @@ fn wait_jetstream(url: &str) {
     rt.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(client) = async_nats::connect(url).await {
+            if let Ok(client) = async_nats::connect(url.split(',').collect::<Vec<_>>()).await {
                 let js = async_nats::jetstream::new(client);
                 // Ready when the JetStream API answers (here: "stream not found").
                 if let Err(e) = js.get_stream("VPNRECON_READY_PROBE").await {
@@ -362,7 +362,7 @@ pub fn detections_stream(url: &str) -> (BTreeSet<(String, String)>, usize) {
     let rt = rt();
     rt.block_on(async {
         use futures_util::StreamExt;
-        let client = async_nats::connect(url).await.expect("connect");
+        let client = async_nats::connect(url.split(',').collect::<Vec<_>>()).await.expect("connect");
         let js = async_nats::jetstream::new(client);
         let mut stream = js.get_stream("VPNRECON_DETECTIONS").await.expect("stream");
         let total = stream.info().await.expect("info").state.messages as usize;
