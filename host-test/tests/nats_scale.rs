@@ -224,6 +224,9 @@ fn cluster_run(generated: usize, disrupt: impl FnOnce(&mut Vec<Server>, &mut Vec
     let Some(bin) = nats_server() else { return };
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("tmp");
+    if std::env::var_os("VPNRECON_KEEP_TEST_DIR").is_some() {
+        eprintln!("test directory {}", dir.path().display());
+    }
     let mut servers = cluster(&bin, dir.path());
     let url = urls(&servers);
     let paths = publish(&url, dir.path(), generated, &["--replicas", "3"]);

@@ -21,7 +21,7 @@
 
 use super::{log, STATE_PREFIX, STATE_STREAM};
 use anyhow::{anyhow, Context, Result};
-use async_nats::jetstream::{self, consumer, context::PublishErrorKind, stream};
+use async_nats::jetstream::{self, context::PublishErrorKind, stream};
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -93,13 +93,14 @@ impl Changelog {
         js: &jetstream::Context,
         partition: u32,
         owner: &str,
+        replicas: usize,
     ) -> Result<(Changelog, Restored)> {
         let stream = js
             .get_stream(STATE_STREAM)
             .await
             .with_context(|| format!("opening stream {STATE_STREAM}"))?;
         let subject = format!("{STATE_PREFIX}.{partition}");
-        let (restored, last_seq) = restore(&stream, &subject).await?;
+        let (restored, last_seq) = restore(&stream, &subject, replicas).await?;
         let mut log = Changelog {
             js: js.clone(),
             stream,
@@ -219,7 +220,11 @@ impl Changelog {
 }
 
 /// Reads every message on `subject` in order and rebuilds the journal.
-async fn restore(stream: &stream::Stream, subject: &str) -> Result<(Restored, u64)> {
+async fn restore(
+    stream: &stream::Stream,
+    subject: &str,
+    replicas: usize,
+) -> Result<(Restored, u64)> {
     let last = match stream.get_last_raw_message_by_subject(subject).await {
         Ok(m) => m.sequence,
         Err(e) if e.kind() == stream::LastRawMessageErrorKind::NoMessageFound => {
@@ -230,28 +235,19 @@ async fn restore(stream: &stream::Stream, subject: &str) -> Result<(Restored, u6
                 .context(format!("reading the last state message of {subject}")))
         }
     };
-    let consumer = stream
-        .create_consumer(consumer::pull::OrderedConfig {
-            filter_subject: subject.to_owned(),
-            deliver_policy: consumer::DeliverPolicy::All,
-            ..Default::default()
-        })
-        .await
-        .with_context(|| format!("reading {subject}"))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .with_context(|| format!("reading {subject}"))?;
+    let mut messages = super::reader(stream, subject.to_owned(), 0, replicas).await?;
+    let mut gapless = super::Gapless::default();
     let mut rebuild = Rebuild::default();
     while let Some(message) = tokio::time::timeout(Duration::from_secs(30), messages.next())
         .await
         .with_context(|| format!("reading {subject}: no message for 30 s"))?
     {
         let message = message.map_err(|e| anyhow!("reading {subject}: {e}"))?;
-        let seq = message
+        let info = message
             .info()
-            .map_err(|e| anyhow!("reading {subject}: {e}"))?
-            .stream_sequence;
+            .map_err(|e| anyhow!("reading {subject}: {e}"))?;
+        gapless.check(&info)?;
+        let seq = info.stream_sequence;
         let header = |name: &str| {
             message
                 .headers

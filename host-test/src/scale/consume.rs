@@ -185,9 +185,19 @@ async fn work(args: &ConsumeArgs, handle: tokio::runtime::Handle) -> Result<Work
             .await
             .with_context(|| format!("reading stream {EVENTS_STREAM}"))?,
     )?;
-    changelog::ensure_stream(&js, args.replicas).await?;
-    ensure_detections_stream(&js, args.replicas, args.detections_dedup_window).await?;
-    let mut leases = Leases::open(&js, &worker, args.lease_timeout, args.replicas).await?;
+    let patience = Duration::from_secs(60);
+    super::patiently("creating the state stream", patience, || {
+        changelog::ensure_stream(&js, args.replicas)
+    })
+    .await?;
+    super::patiently("creating the detections stream", patience, || {
+        ensure_detections_stream(&js, args.replicas, args.detections_dedup_window)
+    })
+    .await?;
+    let mut leases = super::patiently("opening the lease bucket", patience, || {
+        Leases::open(&js, &worker, args.lease_timeout, args.replicas)
+    })
+    .await?;
     let poll = args.poll_interval.min(leases.timeout / 3);
 
     let temp;
@@ -241,6 +251,7 @@ async fn work(args: &ConsumeArgs, handle: tokio::runtime::Handle) -> Result<Work
         compact_every: args.compact_every.max(1),
         out,
         host,
+        replicas: args.replicas,
     };
     log::info(
         "worker_started",
@@ -293,7 +304,8 @@ async fn work(args: &ConsumeArgs, handle: tokio::runtime::Handle) -> Result<Work
             }
         }
         reap(&mut running, &mut leases, &mut totals).await;
-        let (workers, owners) = match leases.view().await {
+        let view = tokio::time::timeout(poll * 2, leases.view(partitions)).await;
+        let (workers, owners) = match view.unwrap_or_else(|_| Err(anyhow::anyhow!("timed out"))) {
             Ok(v) => v,
             Err(e) => {
                 log::warn("lease_view_failed", &[("error", format!("{e:#}"))]);

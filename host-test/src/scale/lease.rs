@@ -117,25 +117,43 @@ impl Leases {
         Ok(())
     }
 
-    /// Live workers (heartbeats not expired) and each partition's owner.
-    pub async fn view(&self) -> Result<(Vec<String>, BTreeMap<u32, String>)> {
-        let keys: Vec<String> = self
+    /// Live workers (heartbeats not expired) and each partition's owner, from the
+    /// bucket's subjects and direct reads (no consumer: creating one can wait on a
+    /// server that is down).
+    pub async fn view(&self, partitions: u32) -> Result<(Vec<String>, BTreeMap<u32, String>)> {
+        let subjects: Vec<(String, usize)> = self
             .store
-            .keys()
+            .stream
+            .info_with_subjects(format!("$KV.{LEASE_BUCKET}.w.>"))
             .await
             .map_err(|e| anyhow!("listing {LEASE_BUCKET}: {e}"))?
             .try_collect()
             .await
             .map_err(|e| anyhow!("listing {LEASE_BUCKET}: {e}"))?;
         let mut workers = Vec::new();
+        for (subject, _) in subjects {
+            let Some(key) = subject.strip_prefix(&format!("$KV.{LEASE_BUCKET}.")) else {
+                continue;
+            };
+            let live = self
+                .store
+                .get(key)
+                .await
+                .map_err(|e| anyhow!("reading {key}: {e}"))?;
+            if live.is_some() {
+                workers.push(key.trim_start_matches("w.").to_owned());
+            }
+        }
         let mut owners = BTreeMap::new();
-        for key in keys {
-            if let Some(w) = key.strip_prefix("w.") {
-                workers.push(w.to_owned());
-            } else if let Some(p) = key.strip_prefix("p.").and_then(|p| p.parse().ok()) {
-                if let Ok(Some(value)) = self.store.get(&key).await {
-                    owners.insert(p, String::from_utf8_lossy(&value).into_owned());
-                }
+        for p in 0..partitions {
+            let key = format!("p.{p}");
+            if let Some(value) = self
+                .store
+                .get(&key)
+                .await
+                .map_err(|e| anyhow!("reading {key}: {e}"))?
+            {
+                owners.insert(p, String::from_utf8_lossy(&value).into_owned());
             }
         }
         Ok((workers, owners))

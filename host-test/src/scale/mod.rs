@@ -47,6 +47,82 @@ pub async fn connect(url: &str) -> Result<(async_nats::Client, jetstream::Contex
     Ok((client, js))
 }
 
+/// Reads `filter` in stream order from sequence `start` (0: from the first).
+///
+/// A plain (not "ordered") consumer without acknowledgements, replicated like the
+/// streams: an ordered consumer is a single-replica ephemeral that 2.9 may place on
+/// a server that is down, and then cannot be created. Callers check that delivery
+/// sequences have no gap ([`Gapless`]); they start again from their committed
+/// position when one has.
+pub async fn reader(
+    stream: &stream::Stream,
+    filter: String,
+    start: u64,
+    replicas: usize,
+) -> Result<jetstream::consumer::pull::Stream> {
+    use jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+    let deliver_policy = if start <= 1 {
+        DeliverPolicy::All
+    } else {
+        DeliverPolicy::ByStartSequence {
+            start_sequence: start,
+        }
+    };
+    let consumer = stream
+        .create_consumer(pull::Config {
+            deliver_policy,
+            ack_policy: AckPolicy::None,
+            filter_subject: filter.clone(),
+            inactive_threshold: Duration::from_secs(30),
+            num_replicas: replicas,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("creating a consumer for {filter}"))?;
+    consumer
+        .messages()
+        .await
+        .with_context(|| format!("reading {filter}"))
+}
+
+/// Checks that delivery sequences follow each other (no message lost in flight).
+#[derive(Default)]
+pub struct Gapless(u64);
+
+impl Gapless {
+    pub fn check(&mut self, info: &jetstream::message::Info<'_>) -> Result<()> {
+        if info.consumer_sequence != self.0 + 1 {
+            bail!(
+                "delivery sequence jumped from {} to {}: a message was lost in flight; \
+                 starting again from the committed position",
+                self.0,
+                info.consumer_sequence
+            );
+        }
+        self.0 = info.consumer_sequence;
+        Ok(())
+    }
+}
+
+/// Retries `op` for up to `patience` (a cluster electing a leader).
+pub async fn patiently<T, F, Fut>(what: &str, patience: Duration, mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if started.elapsed() < patience => {
+                log::warn("retry", &[("what", what.to_owned()), ("error", format!("{e:#}"))]);
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A runtime for the NATS client: two threads, so the client keeps its connection
 /// (pings, lease renewals) while a partition's thread runs the module.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -7,7 +7,7 @@ use super::changelog::{Changelog, Delta, Fenced, JournalTail};
 use super::{keys, log, DETECTIONS_PREFIX, EVENTS_PREFIX, EVENTS_STREAM};
 use crate::host::{open, Backend, CallOutcome, FilterHost, HostOptions, Mode, RecordTime};
 use anyhow::{anyhow, Context, Result};
-use async_nats::jetstream::{self, consumer};
+use async_nats::jetstream;
 use async_nats::HeaderMap;
 use futures_util::StreamExt;
 use std::fs;
@@ -31,6 +31,8 @@ pub struct RunnerConfig {
     pub compact_every: u64,
     pub out: Option<Arc<Mutex<fs::File>>>,
     pub host: HostOptions,
+    /// Replicas of the consumers this worker creates.
+    pub replicas: usize,
 }
 
 /// Shared between a partition's thread and the worker.
@@ -98,7 +100,12 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
         .with_context(|| format!("writing {}", dir.join("vpnrecon.toml").display()))?;
 
     let (mut changelog, restored) =
-        rt.block_on(Changelog::take_over(&config.js, partition, &config.worker))?;
+        rt.block_on(Changelog::take_over(
+            &config.js,
+            partition,
+            &config.worker,
+            config.replicas,
+        ))?;
     let journal_path = dir.join(vpnrecon_filter::state::JOURNAL_FILE_NAME);
     if !restored.journal.is_empty() {
         fs::write(&journal_path, &restored.journal)
@@ -123,24 +130,13 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
     let stream = rt
         .block_on(config.js.get_stream(EVENTS_STREAM))
         .with_context(|| format!("opening stream {EVENTS_STREAM}"))?;
-    let deliver = if position == 0 {
-        consumer::DeliverPolicy::All
-    } else {
-        consumer::DeliverPolicy::ByStartSequence {
-            start_sequence: position + 1,
-        }
-    };
-    let consumer = rt
-        .block_on(stream.create_consumer(consumer::pull::OrderedConfig {
-            filter_subject: format!("{EVENTS_PREFIX}.{partition}.*"),
-            deliver_policy: deliver,
-            ..Default::default()
-        }))
-        .with_context(|| format!("creating a consumer for partition {partition}"))?;
-    let mut messages = rt
-        .block_on(consumer.messages())
-        .with_context(|| format!("reading partition {partition}"))?;
-
+    let mut messages = rt.block_on(super::reader(
+        &stream,
+        format!("{EVENTS_PREFIX}.{partition}.*"),
+        position + 1,
+        config.replicas,
+    ))?;
+    let mut gapless = super::Gapless::default();
     let mut out = Vec::new();
     while !shared.stop.load(Ordering::SeqCst) {
         // A batch: wait a little for the first message, then take what is there.
@@ -174,6 +170,7 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
             let info = message
                 .info()
                 .map_err(|e| anyhow!("partition {partition}: a message without metadata: {e}"))?;
+            gapless.check(&info)?;
             if info.stream_sequence <= position {
                 continue;
             }
