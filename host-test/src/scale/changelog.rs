@@ -235,7 +235,7 @@ async fn restore(
                 .context(format!("reading the last state message of {subject}")))
         }
     };
-    let mut messages = super::reader(stream, subject.to_owned(), 0, replicas).await?;
+    let (_consumer, mut messages) = super::reader(stream, subject.to_owned(), 0, replicas).await?;
     let mut gapless = super::Gapless::default();
     let mut rebuild = Rebuild::default();
     while let Some(message) = tokio::time::timeout(Duration::from_secs(30), messages.next())

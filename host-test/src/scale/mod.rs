@@ -59,7 +59,10 @@ pub async fn reader(
     filter: String,
     start: u64,
     replicas: usize,
-) -> Result<jetstream::consumer::pull::Stream> {
+) -> Result<(
+    jetstream::consumer::Consumer<jetstream::consumer::pull::Config>,
+    jetstream::consumer::pull::Stream,
+)> {
     use jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
     let deliver_policy = if start <= 1 {
         DeliverPolicy::All
@@ -79,10 +82,11 @@ pub async fn reader(
         })
         .await
         .with_context(|| format!("creating a consumer for {filter}"))?;
-    consumer
+    let messages = consumer
         .messages()
         .await
-        .with_context(|| format!("reading {filter}"))
+        .with_context(|| format!("reading {filter}"))?;
+    Ok((consumer, messages))
 }
 
 /// Checks that delivery sequences follow each other (no message lost in flight).
@@ -115,7 +119,10 @@ where
         match op().await {
             Ok(v) => return Ok(v),
             Err(e) if started.elapsed() < patience => {
-                log::warn("retry", &[("what", what.to_owned()), ("error", format!("{e:#}"))]);
+                log::warn(
+                    "retry",
+                    &[("what", what.to_owned()), ("error", format!("{e:#}"))],
+                );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
             Err(e) => return Err(e),

@@ -99,13 +99,12 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
     fs::write(dir.join("vpnrecon.toml"), toml)
         .with_context(|| format!("writing {}", dir.join("vpnrecon.toml").display()))?;
 
-    let (mut changelog, restored) =
-        rt.block_on(Changelog::take_over(
-            &config.js,
-            partition,
-            &config.worker,
-            config.replicas,
-        ))?;
+    let (mut changelog, restored) = rt.block_on(Changelog::take_over(
+        &config.js,
+        partition,
+        &config.worker,
+        config.replicas,
+    ))?;
     let journal_path = dir.join(vpnrecon_filter::state::JOURNAL_FILE_NAME);
     if !restored.journal.is_empty() {
         fs::write(&journal_path, &restored.journal)
@@ -130,7 +129,7 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
     let stream = rt
         .block_on(config.js.get_stream(EVENTS_STREAM))
         .with_context(|| format!("opening stream {EVENTS_STREAM}"))?;
-    let mut messages = rt.block_on(super::reader(
+    let (consumer, mut messages) = rt.block_on(super::reader(
         &stream,
         format!("{EVENTS_PREFIX}.{partition}.*"),
         position + 1,
@@ -155,8 +154,20 @@ fn run(partition: u32, config: &RunnerConfig, shared: &Shared) -> Result<()> {
             Ok(())
         })?;
         if batch.is_empty() {
-            shared.pending.store(0, Ordering::SeqCst);
-            shared.caught_up.store(true, Ordering::SeqCst);
+            // Nothing arrived for a while: ask the server what is left (a slow
+            // delivery is not the end of the partition).
+            let left = rt.block_on(async {
+                tokio::time::timeout(Duration::from_secs(2), consumer.get_info()).await
+            });
+            match left {
+                Ok(Ok(info)) => {
+                    shared.pending.store(info.num_pending, Ordering::SeqCst);
+                    shared
+                        .caught_up
+                        .store(info.num_pending == 0, Ordering::SeqCst);
+                }
+                _ => shared.caught_up.store(false, Ordering::SeqCst),
+            }
             continue;
         }
         if shared.stop.load(Ordering::SeqCst) {

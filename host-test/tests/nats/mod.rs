@@ -361,32 +361,24 @@ pub fn out_set(files: &[PathBuf]) -> BTreeSet<(String, String)> {
 pub fn detections_stream(url: &str) -> (BTreeSet<(String, String)>, usize) {
     let rt = rt();
     rt.block_on(async {
-        use futures_util::StreamExt;
-        let client = async_nats::connect(url.split(',').collect::<Vec<_>>()).await.expect("connect");
+        let client = async_nats::connect(url.split(',').collect::<Vec<_>>())
+            .await
+            .expect("connect");
         let js = async_nats::jetstream::new(client);
         let mut stream = js.get_stream("VPNRECON_DETECTIONS").await.expect("stream");
-        let total = stream.info().await.expect("info").state.messages as usize;
+        let state = stream.info().await.expect("info").state.clone();
         let mut set = BTreeSet::new();
-        if total == 0 {
-            return (set, 0);
-        }
-        let consumer = stream
-            .create_consumer(async_nats::jetstream::consumer::pull::OrderedConfig {
-                deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::All,
-                ..Default::default()
-            })
-            .await
-            .expect("consumer");
-        let mut messages = consumer.messages().await.expect("messages");
         let mut count = 0;
-        while count < total {
-            let m = tokio::time::timeout(Duration::from_secs(20), messages.next())
-                .await
-                .expect("detections stream read timed out")
-                .expect("end")
-                .expect("message");
-            count += 1;
-            set.insert(key_of(&m.payload));
+        // By sequence (no consumer: one could be placed on a server that is down).
+        if state.messages > 0 {
+            for seq in state.first_sequence..=state.last_sequence {
+                let m = stream
+                    .get_raw_message(seq)
+                    .await
+                    .expect("detection message");
+                count += 1;
+                set.insert(key_of(&m.payload));
+            }
         }
         (set, count)
     })
