@@ -228,9 +228,6 @@ fn cluster_run(
     let Some(bin) = nats_server() else { return };
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("tmp");
-    if std::env::var_os("VPNRECON_KEEP_TEST_DIR").is_some() {
-        eprintln!("test directory {}", dir.path().display());
-    }
     let mut servers = cluster(&bin, dir.path());
     let url = urls(&servers);
     let paths = publish(&url, dir.path(), generated, &["--replicas", "3"]);
@@ -281,6 +278,7 @@ fn cluster_run(
         missing.is_empty() && extra.is_empty(),
         "missing {missing:?}, extra {extra:?}"
     );
+    check(&workers);
     eprintln!(
         "cluster run: {} detections in {:?}",
         truth.len(),
