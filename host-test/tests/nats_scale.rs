@@ -184,9 +184,26 @@ fn new_workers_on_empty_local_state_repeat_no_alert() {
     let mut first: Vec<Worker> = (1..=2)
         .map(|i| worker(&url, dir.path(), &format!("first{i}"), &small))
         .collect();
+    // SIGTERM to one of them once it has committed something: it finishes its
+    // batch, releases its leases and exits 0; the other takes its partitions over.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !first[0].log_text().contains("event=stats") {
+        assert!(Instant::now() < deadline, "{}", first[0].log_text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &first[0].child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(term.success());
     for w in &mut first {
         w.wait_ok(Duration::from_secs(120));
     }
+    assert!(
+        first[0].log_text().contains("reason=sigterm"),
+        "{}",
+        first[0].log_text()
+    );
     let first_out = out_set(&first.iter().map(|w| w.out.clone()).collect::<Vec<_>>());
 
     // Second run: the same files again (the stream already has them) and copies of
