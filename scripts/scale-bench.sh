@@ -27,12 +27,15 @@ for path in ["samples/cloudtrail-events.ndjson", "tests/fixtures/benign.ndjson",
     with open(path) as f:
         templates += [json.loads(l) for l in f if l.strip()]
 for i in range(n):
-    e = dict(templates[i % len(templates)])
+    t = templates[i % len(templates)]
     account = "%012d" % (100000000000 + (i * 7919) % 64)
-    ui = dict(e.get("userIdentity") or {})
-    if "accountId" in ui:
-        ui["accountId"] = account
-        e["userIdentity"] = ui
+    # Every account id in the event (userIdentity, ARNs, recipient) becomes the new
+    # one, so the identity stays consistent.
+    old = str((t.get("userIdentity") or {}).get("accountId") or t.get("recipientAccountId") or "")
+    text = json.dumps(t, separators=(",", ":"))
+    if old:
+        text = text.replace(old, account)
+    e = json.loads(text)
     e["recipientAccountId"] = account
     e["eventID"] = "bench-%d" % i
     s = 1780000000 + i // 20
