@@ -21,19 +21,6 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(clap::Args, Debug, Clone)]
-#[command(
-    about = "Run a worker: own some partitions of the events stream and detect on them",
-    long_about = "Run a worker over the JetStream stream VPNRECON_EVENTS (made by `vpnrecon \
-                  publish`). The worker takes a fair share of the partitions with leases in \
-                  the key-value bucket vpnrecon_leases, runs one instance of the embedded \
-                  module (wasmtime) per partition with its state restored from the \
-                  partition's changelog in VPNRECON_STATE, publishes each detection to \
-                  VPNRECON_DETECTIONS (message id: event id and rule, so a re-evaluated \
-                  event never alerts twice) and commits the state delta with the stream \
-                  position before it reads on. A dead worker's partitions are taken over \
-                  within the lease timeout plus one poll interval. SIGTERM/SIGINT: finish \
-                  the batch, commit, release the leases, exit 0."
-)]
 pub struct ConsumeArgs {
     /// NATS server URL(s), comma-separated (e.g. nats://127.0.0.1:4222).
     #[arg(long)]

@@ -12,17 +12,6 @@ use std::time::{Duration, Instant};
 const IN_FLIGHT: usize = 512;
 
 #[derive(clap::Args, Debug, Clone)]
-#[command(
-    about = "Publish CloudTrail events into the partitioned JetStream stream",
-    long_about = "Publish CloudTrail events into the JetStream stream VPNRECON_EVENTS, one \
-                  message per event on vpnrecon.events.<partition>.<account>, with the \
-                  event's eventID as message id (a re-run within the duplicate window \
-                  publishes nothing twice). The partition is FNV-1a 32 of the account \
-                  (userIdentity.accountId, else recipientAccountId) modulo --partitions, \
-                  which is NATS's own partition() mapping. Reads every input form \
-                  `vpnrecon replay` reads; S3 delivery files become one message per event. \
-                  Without PATHS it only creates (or checks) the stream."
-)]
 pub struct PublishArgs {
     /// NATS server URL(s), comma-separated (e.g. nats://127.0.0.1:4222).
     #[arg(long)]
