@@ -337,3 +337,56 @@ fn a_server_node_killed_mid_stream_loses_and_repeats_nothing() {
         |_| {},
     );
 }
+
+#[test]
+fn an_event_without_event_time_gets_its_stream_time() {
+    let _guard = serial();
+    let Some(bin) = nats_server() else { return };
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = single(&bin, dir.path());
+    let url = server.url();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let first = fs::read_to_string(root.join("tests/fixtures/attack_chain.ndjson"))
+        .expect("read")
+        .lines()
+        .next()
+        .expect("an event")
+        .to_owned();
+    let mut event: serde_json::Value = serde_json::from_str(&first).expect("json");
+    event.as_object_mut().expect("object").remove("eventTime");
+    let file = dir.path().join("no-time.ndjson");
+    fs::write(&file, format!("{event}\n")).expect("write");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    vpnrecon(&[
+        "publish",
+        "--nats",
+        &url,
+        "--partitions",
+        "8",
+        &file.display().to_string(),
+    ]);
+    let after = before + 60;
+    let mut w = worker(&url, dir.path(), "w1", &[]);
+    w.wait_ok(Duration::from_secs(60));
+    let out = fs::read_to_string(&w.out).expect("out");
+    let line: serde_json::Value =
+        serde_json::from_str(out.lines().next().expect("a detection")).expect("json");
+    assert_eq!(
+        line.pointer("/detection/event/time_source"),
+        Some(&"record".into())
+    );
+    let time = line
+        .pointer("/detection/event/time")
+        .and_then(|t| t.as_str())
+        .expect("time");
+    // The stream time of the message, as ISO 8601, between publishing and now.
+    let lo = vpnrecon_host::generate::iso8601(before.saturating_sub(1) * 1000);
+    let hi = vpnrecon_host::generate::iso8601(after * 1000);
+    assert!(
+        lo.as_str() <= time && time <= hi.as_str(),
+        "{time} not in {lo}..{hi}"
+    );
+}
