@@ -20,6 +20,9 @@ ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# `vpnrecon publish`/`consume` are tested against real NATS JetStream servers
+# (host-test/tests/nats_scale.rs starts them on loopback): Debian's nats-server 2.9.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 if [ ${#need[@]} -gt 0 ]; then
     sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
@@ -50,6 +53,8 @@ if ! target/pyenv/bin/python -c 'import sigma, py_ocsf_models' >/dev/null 2>&1 \
 fi
 export VPNRECON_PYTHON="$PWD/target/pyenv/bin/python"
 export VPNRECON_REQUIRE_PYTHON_CHECKS=1
+# Installed above: here a missing nats-server fails the NATS tests instead of skipping them.
+export VPNRECON_REQUIRE_NATS=1
 # `vpnrecon respond` is tested against moto's IAM emulator with the AWS CLI and boto3
 # (host-test/tests/respond.rs), from a virtual environment under target/ with the
 # versions pinned in host-test/tests/respond-requirements.txt. pip does nothing when

@@ -33,6 +33,8 @@ pub mod replay;
 pub mod respond;
 #[cfg(feature = "native")]
 pub mod rule_model;
+#[cfg(feature = "native")]
+pub mod scale;
 pub mod summary;
 #[cfg(feature = "wamr")]
 pub mod wamr_host;

@@ -59,6 +59,28 @@ enum Command {
     /// a README of what they do and undo. Nothing is run.
     #[cfg(feature = "native")]
     Respond(respond::Args),
+    /// Publish CloudTrail events into the partitioned NATS JetStream stream.
+    ///
+    /// One message per event into VPNRECON_EVENTS on vpnrecon.events.<partition>.<account>,
+    /// message id = eventID (a re-run within the duplicate window publishes nothing
+    /// twice). Partition = FNV-1a 32 of the account (userIdentity.accountId, else
+    /// recipientAccountId) modulo --partitions: NATS's own partition() mapping. Reads
+    /// every input form `replay` reads. Without PATHS it only creates or checks the
+    /// stream. See docs/SCALING.md.
+    #[cfg(feature = "native")]
+    Publish(vpnrecon_host::scale::publish::PublishArgs),
+    /// Run a worker on the partitioned stream: leases, state changelog, detections.
+    ///
+    /// Takes a fair share of the partitions with leases in the key-value bucket
+    /// vpnrecon_leases, runs one instance of the embedded module (wasmtime) per
+    /// partition with its state restored from VPNRECON_STATE, publishes detections to
+    /// VPNRECON_DETECTIONS (message id <eventID>:<rule id>) and commits each batch's
+    /// state delta with its stream position before reading on. A dead worker's
+    /// partitions move within the lease timeout plus one poll interval.
+    /// SIGTERM/SIGINT: finish the batch, commit, release the leases, exit 0. See
+    /// docs/SCALING.md.
+    #[cfg(feature = "native")]
+    Consume(vpnrecon_host::scale::consume::ConsumeArgs),
     /// Print the ASN, VPN list category and matching range of each address.
     Lookup {
         #[arg(required = true)]
@@ -206,6 +228,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
         #[cfg(feature = "native")]
         Command::Respond(args) => {
             respond::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Publish(args) => {
+            vpnrecon_host::scale::publish::run(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "native")]
+        Command::Consume(args) => {
+            vpnrecon_host::scale::consume::run(&args)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { ips, config } => run_lookup(&ips, config.as_deref()),
