@@ -86,9 +86,23 @@ pub(crate) fn existing_values(record: &[u8], key: &str) -> Vec<(usize, usize)> {
 
 /// `record` with `"key":value` added as the last member of its top-level object.
 fn append_member(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
+    append_rendered(record, key, value.len(), out, |out| {
+        out.extend_from_slice(value.as_bytes())
+    });
+}
+
+/// `record` with `"key":` and what `render` writes added as the last member of its
+/// top-level object; `size` is room to reserve for the value.
+fn append_rendered(
+    record: &[u8],
+    key: &str,
+    size: usize,
+    out: &mut Vec<u8>,
+    render: impl FnOnce(&mut Vec<u8>),
+) {
     let (head, tail, has_members) = insertion_point(record);
     out.clear();
-    out.reserve(record.len() + key.len() + value.len() + 4);
+    out.reserve(record.len() + key.len() + size + 4);
     out.extend_from_slice(head);
     if has_members {
         out.push(b',');
@@ -96,7 +110,7 @@ fn append_member(record: &[u8], key: &str, value: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
-    out.extend_from_slice(value.as_bytes());
+    render(out);
     out.extend_from_slice(tail);
 }
 
@@ -194,18 +208,7 @@ pub fn splice_rendered(
         splice_at(record, existing, key, &value, out);
         return;
     }
-    let (head, tail, has_members) = insertion_point(record);
-    out.clear();
-    out.reserve(record.len() + key.len() + 1024);
-    out.extend_from_slice(head);
-    if has_members {
-        out.push(b',');
-    }
-    out.push(b'"');
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-    render(out);
-    out.extend_from_slice(tail);
+    append_rendered(record, key, 1024, out, render);
 }
 
 fn render_one<S: Sink>(out: &mut S, d: &Detection, config_error: Option<&ConfigError>) {

@@ -135,7 +135,7 @@ impl Memo {
         let rest = doc.get(start..)?;
         let hash = Memo::hash(rest);
         let (last_miss, slot) = self.slots.get_mut((hash >> 59) as usize % MEMO_SLOTS)?;
-        if !slot.is_empty() && starts_with(rest, slot) {
+        if !slot.is_empty() && scan::starts_with(rest, slot) {
             return Some(start + slot.len());
         }
         let (end, kind) = scan::value_end(doc, start).ok()?;
@@ -146,36 +146,6 @@ impl Memo {
         *last_miss = hash;
         Some(end)
     }
-}
-
-/// `text.starts_with(prefix)`, sixteen bytes per step.
-#[inline]
-fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
-    let Some(text) = text.get(..prefix.len()) else {
-        return false;
-    };
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map(|w| u64::from_le_bytes(*w))
-    };
-    let mut at = 0;
-    while at + 16 <= prefix.len() {
-        let (Some(a0), Some(a1), Some(b0), Some(b1)) = (
-            word(text, at),
-            word(text, at + 8),
-            word(prefix, at),
-            word(prefix, at + 8),
-        ) else {
-            return false;
-        };
-        if (a0 ^ b0) | (a1 ^ b1) != 0 {
-            return false;
-        }
-        at += 16;
-    }
-    text.get(at..) == prefix.get(at..)
 }
 
 /// The top-level keys that decide the shape, noted on the way to `eventName`.

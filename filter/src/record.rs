@@ -270,7 +270,7 @@ impl IdentityMemo {
         let Some(slot) = self.slots.get_mut((hash >> 60) as usize % IDENTITY_SLOTS) else {
             return user_identity(c, doc, open);
         };
-        if !slot.bytes.is_empty() && starts_with(rest, &slot.bytes) {
+        if !slot.bytes.is_empty() && scan::starts_with(rest, &slot.bytes) {
             c.seen |= slot.claims;
             for (field, value) in IDENTITY_FIELDS.iter().zip(&slot.fields) {
                 let text = match value {
@@ -322,36 +322,6 @@ impl IdentityMemo {
         slot.bytes.extend_from_slice(object);
         Ok(end)
     }
-}
-
-/// `text.starts_with(prefix)`, sixteen bytes per step.
-#[inline]
-fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
-    let Some(text) = text.get(..prefix.len()) else {
-        return false;
-    };
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map(|w| u64::from_le_bytes(*w))
-    };
-    let mut at = 0;
-    while at + 16 <= prefix.len() {
-        let (Some(a0), Some(a1), Some(b0), Some(b1)) = (
-            word(text, at),
-            word(text, at + 8),
-            word(prefix, at),
-            word(prefix, at + 8),
-        ) else {
-            return false;
-        };
-        if (a0 ^ b0) | (a1 ^ b1) != 0 {
-            return false;
-        }
-        at += 16;
-    }
-    text.get(at..) == prefix.get(at..)
 }
 
 /// Why `record` is not read: what [`scan::validate`] says of it. (The one-pass
