@@ -115,25 +115,11 @@ impl Default for Memo {
 }
 
 impl Memo {
-    /// A hash of four words of the value's first 64 bytes (type, principal id).
-    #[inline]
-    fn hash(value: &[u8]) -> u64 {
-        let word = |at: usize| {
-            value
-                .get(at..)
-                .and_then(<[u8]>::first_chunk::<8>)
-                .map_or(0, |w| u64::from_le_bytes(*w))
-        };
-        (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            | 1
-    }
-
     /// The end of the object value at `start` in `doc`: remembered, or scanned and
     /// remembered.
     fn value_end(&mut self, doc: &[u8], start: usize) -> Option<usize> {
         let rest = doc.get(start..)?;
-        let hash = Memo::hash(rest);
+        let hash = scan::prefix_hash(rest);
         let (last_miss, slot) = self.slots.get_mut((hash >> 59) as usize % MEMO_SLOTS)?;
         if !slot.is_empty() && scan::starts_with(rest, slot) {
             return Some(start + slot.len());

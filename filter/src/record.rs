@@ -243,20 +243,6 @@ impl Default for IdentityMemo {
 }
 
 impl IdentityMemo {
-    /// A hash of four words of the object's first 64 bytes (type, principal id).
-    #[inline]
-    fn hash(object: &[u8]) -> u64 {
-        let word = |at: usize| {
-            object
-                .get(at..)
-                .and_then(<[u8]>::first_chunk::<8>)
-                .map_or(0, |w| u64::from_le_bytes(*w))
-        };
-        (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            | 1
-    }
-
     /// Reads the `userIdentity` object at `open` into `c` as [`user_identity`]
     /// does, from memory when its bytes were read before; returns its end.
     fn read<'a>(
@@ -266,7 +252,7 @@ impl IdentityMemo {
         open: usize,
     ) -> Result<usize, Invalid> {
         let rest = doc.get(open..).unwrap_or_default();
-        let hash = IdentityMemo::hash(rest);
+        let hash = scan::prefix_hash(rest);
         let Some(slot) = self.slots.get_mut((hash >> 60) as usize % IDENTITY_SLOTS) else {
             return user_identity(c, doc, open);
         };

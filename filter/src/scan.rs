@@ -1256,6 +1256,21 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
+/// A hash of four words of a value's first 64 bytes: for a `userIdentity` object,
+/// its type and principal id. The value memories pick their slot by it.
+#[inline]
+pub fn prefix_hash(value: &[u8]) -> u64 {
+    let word = |at: usize| {
+        value
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<8>)
+            .map_or(0, |w| u64::from_le_bytes(*w))
+    };
+    (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        | 1
+}
+
 /// `text.starts_with(prefix)`, sixteen bytes per step: how the value memories of the
 /// prefilter and the reader recognise bytes they have read before.
 #[inline]
