@@ -6,7 +6,7 @@ use super::{owned, Candidate, Detection, Rule};
 use crate::config::{Config, IdentityKey};
 use crate::event::Event;
 use crate::state::{FirstSeen, State};
-use crate::time::{format_duration, format_time};
+use crate::time::format_duration;
 
 /// The identity the rule tracks, per `identity_key`. `user` follows Elastic's
 /// `user.name` and falls back to the principal ARN where Elastic leaves it empty
@@ -26,6 +26,26 @@ pub fn identity<'e>(event: &'e Event<'_>, config: &Config) -> Option<&'e str> {
 /// a detection reports as `identity.user_name`, whatever `identity_key` says.
 pub fn user_name<'e>(event: &'e Event<'_>) -> Option<&'e str> {
     non_empty(event.user_name.as_deref()).or_else(|| non_empty(event.arn.as_deref()))
+}
+
+/// Appends the decimal digits of `n`.
+pub(super) fn push_number(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || at == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
 }
 
 fn non_empty(text: Option<&str>) -> Option<&str> {
@@ -56,18 +76,26 @@ pub fn evaluate(
         FirstSeen::New { previous } => previous,
         FirstSeen::Recent { .. } => return None,
     };
-    let window = format_duration(config.window_secs);
-    let reason = match previous_seen {
-        None => format!("first seen for this key in {window}"),
-        Some(at) => format!(
-            "first seen for this key in {window} (previously seen {})",
-            format_time(at)
-        ),
-    };
+    // Built by pushing rather than `format!`: the formatting machinery costs
+    // thousands of wasm instructions per alert.
+    let mut reason = String::with_capacity(80);
+    reason.push_str("first seen for this key in ");
+    reason.push_str(&format_duration(config.window_secs));
+    if let Some(at) = previous_seen {
+        reason.push_str(" (previously seen ");
+        crate::time::push_time(&mut reason, at);
+        reason.push(')');
+    }
+    let mut identity_key = String::with_capacity(account.len() + identity.len() + 14);
+    identity_key.push_str(account);
+    identity_key.push('/');
+    identity_key.push_str(identity);
+    identity_key.push_str("/AS");
+    push_number(&mut identity_key, candidate.asn);
     Some(Detection {
         index,
         rule: Rule::DiscoveryNewIdentity,
-        identity_key: format!("{account}/{identity}/AS{}", candidate.asn),
+        identity_key,
         identity_type: owned(event.identity_type.as_deref()),
         user_name: owned(user_name(event)),
         account_id: owned(event.account_id.as_deref()),
@@ -77,4 +105,18 @@ pub fn evaluate(
         reason,
         previous_seen,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_pushed_as_the_standard_library_writes_them() {
+        for n in [0, 7, 10, 9009, 212_238, u32::MAX] {
+            let mut out = String::new();
+            push_number(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 }

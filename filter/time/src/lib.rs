@@ -303,7 +303,17 @@ fn push_date(out: &mut String, days: i64) {
 
 /// A window in the words an analyst reads: `10 days`, `36 hours`, `90 seconds`.
 pub fn format_duration(secs: i64) -> String {
-    let unit = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    // Pushed rather than `format!`ed: this runs for every alert inside the router.
+    let unit = |n: i64, word: &str| {
+        let mut out = String::with_capacity(16);
+        push_int(&mut out, n);
+        out.push(' ');
+        out.push_str(word);
+        if n != 1 {
+            out.push('s');
+        }
+        out
+    };
     if secs > 0 && secs % 86_400 == 0 {
         unit(secs / 86_400, "day")
     } else if secs > 0 && secs % 3600 == 0 {
@@ -312,6 +322,29 @@ pub fn format_duration(secs: i64) -> String {
         unit(secs / 60, "minute")
     } else {
         unit(secs, "second")
+    }
+}
+
+/// Appends the decimal digits of `n`, with a minus sign when negative.
+fn push_int(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(at..).unwrap_or_default() {
+        out.push(char::from(d));
     }
 }
 
@@ -447,6 +480,18 @@ mod tests {
         assert_eq!(format_duration(129_600), "36 hours");
         assert_eq!(format_duration(5400), "90 minutes");
         assert_eq!(format_duration(61), "61 seconds");
+        assert_eq!(format_duration(1), "1 second");
+        assert_eq!(format_duration(0), "0 seconds");
+        assert_eq!(format_duration(-5), "-5 seconds");
+        // The digits are pushed by hand: the extremes against the standard library's.
+        assert_eq!(
+            format_duration(i64::MIN),
+            alloc::format!("{} seconds", i64::MIN)
+        );
+        assert_eq!(
+            format_duration(i64::MAX),
+            alloc::format!("{} seconds", i64::MAX)
+        );
     }
 
     #[test]
