@@ -73,11 +73,18 @@ impl Event<'_> {
     }
 }
 
+/// What follows the first `:assumed-role/` of an ARN (`ROLE/SESSION`), if any.
+pub fn assumed_role_path(arn: &str) -> Option<&str> {
+    const MARK: &str = ":assumed-role/";
+    let at = crate::scan::find(arn.as_bytes(), MARK.as_bytes())?;
+    arn.get(at + MARK.len()..)
+}
+
 /// The session name of an assumed-role ARN
 /// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `SESSION`); `None` for any
 /// other ARN or an empty session.
 pub fn session_name(arn: &str) -> Option<&str> {
-    let (_, path) = arn.split_once(":assumed-role/")?;
+    let path = assumed_role_path(arn)?;
     let (role, session) = path.split_once('/')?;
     if role.is_empty() || session.is_empty() {
         return None;

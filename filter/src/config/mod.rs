@@ -217,7 +217,7 @@ impl Config {
     pub fn is_excluded_principal(&self, arn: &str) -> bool {
         self.excluded_principal_substrings
             .iter()
-            .any(|s| arn.contains(s.as_str()))
+            .any(|s| crate::scan::find(arn.as_bytes(), s.as_bytes()).is_some())
     }
 
     /// Approved principal, account or source network: no detection.
@@ -316,5 +316,41 @@ mod tests {
         assert_eq!(strip("20150331"), "20150331");
         assert_eq!(strip("Listv2"), "Listv2");
         assert_eq!(strip(""), "");
+    }
+
+    #[test]
+    fn substring_search_agrees_with_str_find() {
+        let texts = [
+            "",
+            "a",
+            "AWSServiceRoleForConfig",
+            "arn:aws:sts::1:assumed-role/AWSServiceRoleForConfig/x",
+            "aab",
+            "ab",
+            "arn:aws:iam::1:user/café-é",
+            "arn:aws:sts::1:assumed-role/a:assumed-role/b",
+        ];
+        let needles = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "aab",
+            "AWSServiceRoleForConfig",
+            "Config/x",
+            "x/",
+            "zz",
+            "é",
+            ":assumed-role/",
+        ];
+        for t in texts {
+            for n in needles {
+                assert_eq!(
+                    crate::scan::find(t.as_bytes(), n.as_bytes()),
+                    t.find(n),
+                    "{t:?} {n:?}"
+                );
+            }
+        }
     }
 }

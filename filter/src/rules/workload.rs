@@ -16,8 +16,8 @@ pub fn is_workload(event: &Event<'_>, config: &Config) -> bool {
     let Some(arn) = event.arn.as_deref() else {
         return false;
     };
-    let assumed =
-        event.identity_type.as_deref() == Some("AssumedRole") || arn.contains(":assumed-role/");
+    let assumed = event.identity_type.as_deref() == Some("AssumedRole")
+        || crate::event::assumed_role_path(arn).is_some();
     if !assumed {
         return false;
     }
@@ -42,7 +42,7 @@ pub fn is_instance_id(session: &str) -> bool {
 
 /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `ROLE`.
 fn role_from_arn(arn: &str) -> Option<&str> {
-    let (_, path) = arn.split_once(":assumed-role/")?;
+    let path = crate::event::assumed_role_path(arn)?;
     path.split('/').next().filter(|role| !role.is_empty())
 }
 
