@@ -28,26 +28,6 @@ pub fn user_name<'e>(event: &'e Event<'_>) -> Option<&'e str> {
     non_empty(event.user_name.as_deref()).or_else(|| non_empty(event.arn.as_deref()))
 }
 
-/// Appends the decimal digits of `n`.
-pub(super) fn push_number(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
-    }
-}
-
 fn non_empty(text: Option<&str>) -> Option<&str> {
     text.filter(|s| !s.is_empty())
 }
@@ -91,7 +71,7 @@ pub fn evaluate(
     identity_key.push('/');
     identity_key.push_str(identity);
     identity_key.push_str("/AS");
-    push_number(&mut identity_key, candidate.asn);
+    crate::time::push_int(&mut identity_key, i64::from(candidate.asn));
     Some(Detection {
         index,
         rule: Rule::DiscoveryNewIdentity,
@@ -105,18 +85,4 @@ pub fn evaluate(
         reason,
         previous_seen,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_are_pushed_as_the_standard_library_writes_them() {
-        for n in [0, 7, 10, 9009, 212_238, u32::MAX] {
-            let mut out = String::new();
-            push_number(&mut out, n);
-            assert_eq!(out, n.to_string());
-        }
-    }
 }

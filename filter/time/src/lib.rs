@@ -325,8 +325,9 @@ pub fn format_duration(secs: i64) -> String {
     }
 }
 
-/// Appends the decimal digits of `n`, with a minus sign when negative.
-fn push_int(out: &mut String, n: i64) {
+/// Appends the decimal digits of `n`, with a minus sign when negative (no
+/// `format!`: this runs for every alert inside the router).
+pub fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
@@ -471,6 +472,25 @@ mod tests {
         assert_eq!(format_time(0), "1970-01-01T00:00:00Z");
         assert_eq!(format_time(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(format_time(-1), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn integers_are_pushed_as_the_standard_library_writes_them() {
+        for n in [
+            0,
+            7,
+            -7,
+            10,
+            9009,
+            212_238,
+            i64::from(u32::MAX),
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut out = String::new();
+            push_int(&mut out, n);
+            assert_eq!(out, alloc::format!("{n}"));
+        }
     }
 
     #[test]
