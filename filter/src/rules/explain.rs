@@ -266,8 +266,9 @@ impl Evaluator {
         };
         check("source_ip", true, format!("source {ip} is an IP address"));
         let asn = self.table().and_then(|t| t.lookup(ip));
-        let range = config.vpn_range(ip);
-        match (&asn, range) {
+        // One decision, as `screen` makes it: a local range first, then the list.
+        let source = config.vpn_source(ip, asn.as_ref().map(|a| a.number));
+        match (&asn, source) {
             (Some(asn), _) => {
                 x.asn = Some(asn.number);
                 x.organisation = Some(asn.organisation.to_owned());
@@ -278,7 +279,7 @@ impl Evaluator {
                 );
             }
             // A local range counts without an ASN (reported as AS0).
-            (None, Some(r)) => {
+            (None, Some(VpnSource::Range(r))) => {
                 x.asn = Some(0);
                 x.organisation = Some(r.label.clone());
                 check(
@@ -287,7 +288,7 @@ impl Evaluator {
                     format!("no AS announces {ip}; it is in a local VPN range, counted as AS0"),
                 );
             }
-            (None, None) => {
+            (None, _) => {
                 return check(
                     "source_asn",
                     false,
@@ -296,7 +297,6 @@ impl Evaluator {
             }
         }
         let number = x.asn.unwrap_or(0);
-        let source = config.vpn_source(ip, asn.as_ref().map(|a| a.number));
         x.category = source.map(|s| s.category().to_owned());
         if !check(
             "vpn_list",
