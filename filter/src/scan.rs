@@ -338,7 +338,7 @@ fn number_end(doc: &[u8], mut pos: usize) -> Result<usize, ScanError> {
 fn literal_end(doc: &[u8], pos: usize, word: &[u8]) -> Result<usize, ScanError> {
     let end = pos + word.len();
     match doc.get(pos..end) {
-        Some(found) if found == word => Ok(end),
+        Some(found) if bytes_eq(found, word) => Ok(end),
         Some(_) => Err(ScanError::at(
             ErrorKind::UnexpectedByte(doc.get(pos).copied().unwrap_or(0)),
             pos,
@@ -1284,35 +1284,70 @@ pub fn prefix_hash(value: &[u8]) -> u64 {
         | 1
 }
 
-/// `text.starts_with(prefix)`, sixteen bytes per step: how the value memories of the
-/// prefilter and the reader recognise bytes they have read before.
+/// `text.starts_with(prefix)`: how the value memories of the prefilter and the
+/// reader recognise bytes they have read before. See [`bytes_eq`].
 #[inline]
 pub fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
-    let Some(text) = text.get(..prefix.len()) else {
+    text.get(..prefix.len())
+        .is_some_and(|head| bytes_eq(head, prefix))
+}
+
+/// `a == b` for byte strings, without `memcmp`.
+///
+/// In wasm the compiler turns a slice comparison of unknown length into a call of
+/// `memcmp`, which compares one byte per step (17 instructions a byte). Here: four
+/// words per step while thirty-two bytes remain, then whole words, the last one
+/// overlapping bytes already compared; strings under eight bytes by two
+/// overlapping halves. Exact chunks of a fixed size let the compiler drop every
+/// bounds check inside a step.
+#[inline]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
         return false;
-    };
-    let word = |bytes: &[u8], at: usize| {
-        bytes
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map(|w| u64::from_le_bytes(*w))
-    };
-    let mut at = 0;
-    while at + 16 <= prefix.len() {
-        let (Some(a0), Some(a1), Some(b0), Some(b1)) = (
-            word(text, at),
-            word(text, at + 8),
-            word(prefix, at),
-            word(prefix, at + 8),
-        ) else {
-            return false;
-        };
-        if (a0 ^ b0) | (a1 ^ b1) != 0 {
+    }
+    if n < 8 {
+        return short_eq(a, b);
+    }
+    let mut ours = a.chunks_exact(32);
+    let mut theirs = b.chunks_exact(32);
+    for (x, y) in (&mut ours).zip(&mut theirs) {
+        if chunk_differs(x, y) {
             return false;
         }
-        at += 16;
     }
-    text.get(at..) == prefix.get(at..)
+    let (x, y) = (ours.remainder(), theirs.remainder());
+    let mut at = 0;
+    while at + 8 < x.len() {
+        if word_at(x, at) != word_at(y, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight bytes of the whole strings (n >= 8), overlapping.
+    word_at(a, n - 8) == word_at(b, n - 8)
+}
+
+/// `a == b` for strings of equal length under eight bytes.
+#[inline(always)]
+fn short_eq(a: &[u8], b: &[u8]) -> bool {
+    let half = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .and_then(|h| <[u8; 4]>::try_from(h).ok())
+            .map(u32::from_le_bytes)
+    };
+    let n = a.len();
+    if n >= 4 {
+        return half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4);
+    }
+    // Zero to three bytes: first, middle and last.
+    a.first() == b.first() && a.get(1) == b.get(1) && a.last() == b.last()
+}
+
+/// Whether two 32-byte chunks differ, compared as four words.
+#[inline(always)]
+fn chunk_differs(a: &[u8], b: &[u8]) -> bool {
+    (0..4).any(|i| word_at(a, i * 8) != word_at(b, i * 8))
 }
 
 /// The offset of the first backslash in `text`, eight bytes at a time.
@@ -1421,6 +1456,49 @@ mod tests {
         match validate(doc) {
             Err(e) => e.kind,
             Ok(kind) => unreachable!("accepted {:?} as {kind:?}", String::from_utf8_lossy(doc)),
+        }
+    }
+
+    /// `bytes_eq` against the standard library: every length up to three chunks and
+    /// a bit, equal, one byte changed at every place, and one byte shorter.
+    #[test]
+    fn bytes_eq_agrees_with_std() {
+        let text: Vec<u8> = (0..110u8).map(|b| b.wrapping_mul(29) ^ 0x55).collect();
+        for len in 0..=text.len() {
+            let a = &text[..len];
+            let copy = a.to_vec();
+            assert!(bytes_eq(a, &copy), "length {len}");
+            if len > 0 {
+                assert!(!bytes_eq(a, &text[..len - 1]));
+            }
+            for at in 0..len {
+                let mut changed = a.to_vec();
+                changed[at] = changed[at].wrapping_add(1);
+                assert!(!bytes_eq(a, &changed), "length {len}, byte {at} changed");
+            }
+        }
+    }
+
+    /// The word-wise comparison against the standard library: every prefix length
+    /// up to three chunks and a bit, equal, one byte changed at every place, and a
+    /// text shorter than the prefix.
+    #[test]
+    fn starts_with_agrees_with_std() {
+        let text: Vec<u8> = (0..110u8).map(|b| b.wrapping_mul(37)).collect();
+        for len in 0..=text.len() {
+            let prefix = text[..len].to_vec();
+            assert!(starts_with(&text, &prefix), "equal prefix of {len}");
+            assert_eq!(starts_with(&prefix[..len / 2], &prefix), len == 0);
+            for at in 0..len {
+                let mut changed = prefix.clone();
+                changed[at] ^= 0x20;
+                assert_eq!(
+                    starts_with(&text, &changed),
+                    text.starts_with(&changed),
+                    "length {len}, byte {at} changed"
+                );
+                assert!(!starts_with(&text, &changed));
+            }
         }
     }
 

@@ -198,6 +198,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         ),
     });
     rows.push(Row {
+        what: "gzip archive: module calls alone, records in memory (wasmtime)".into(),
+        value: format!(
+            "{:.1} ms = {:.2}x decompression",
+            ms(gz.calls),
+            ratio(gz.calls)
+        ),
+    });
+    rows.push(Row {
         what: "gzip archive: replay --mode alerts (wasmtime)".into(),
         value: format!(
             "{:.1} ms = {:.2}x decompression (target <= 1.5x), plus {:.1} ms module startup once per run",
@@ -498,6 +506,8 @@ struct GzipTimes {
     /// Decompressing, splitting into records and compacting them (replay's input
     /// side, no module).
     read: Duration,
+    /// The module calls alone, the records already read into memory (alerts mode).
+    calls: Duration,
     /// The whole replay in alerts mode, module startup excluded.
     replay: Duration,
     /// Module startup of the best replay run.
@@ -564,9 +574,34 @@ fn gzip_ratio(events: &[GeneratedEvent], per_file: usize) -> Result<GzipTimes> {
         std::hint::black_box(records);
         Ok(started.elapsed())
     };
+    let mut records: Vec<(Vec<u8>, Option<RecordTime>)> = Vec::new();
+    {
+        let mut stats = crate::input::InputStats::default();
+        for source in crate::input::walk(&[archive.path().to_path_buf()], &mut stats)? {
+            crate::input::read_records(&source, false, &mut stats, &mut |record, time| {
+                records.push((record.to_vec(), time));
+                Ok(())
+            })?;
+        }
+    }
+    let calls_only = || -> Result<Duration> {
+        let calls_state = tempfile::tempdir()?;
+        let mut host = open(
+            Backend::Wasmtime,
+            &options(Mode::Alerts, calls_state.path()),
+        )?;
+        let mut out = Vec::new();
+        let started = Instant::now();
+        for (record, time) in &records {
+            host.call(DEFAULT_TAG, time.unwrap_or_default(), record, &mut out)
+                .context("bench call")?;
+        }
+        Ok(started.elapsed())
+    };
     decompress()?;
     let mut times = GzipTimes {
         gunzip: Duration::MAX,
+        calls: Duration::MAX,
         read: Duration::MAX,
         replay: Duration::MAX,
         startup: Duration::ZERO,
@@ -574,6 +609,7 @@ fn gzip_ratio(events: &[GeneratedEvent], per_file: usize) -> Result<GzipTimes> {
     for _ in 0..3 {
         times.gunzip = times.gunzip.min(decompress()?);
         times.read = times.read.min(read_only()?);
+        times.calls = times.calls.min(calls_only()?);
         let (replayed, startup) = replay_once()?;
         if replayed < times.replay {
             times.replay = replayed;

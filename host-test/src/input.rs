@@ -52,6 +52,20 @@ pub struct InputStats {
     pub first_invalid_time: Option<String>,
 }
 
+impl InputStats {
+    /// Adds the counts of what was read after `self`: the first invalid time stays
+    /// the first in input order.
+    pub fn add(&mut self, later: InputStats) {
+        self.files += later.files;
+        self.digests_skipped += later.digests_skipped;
+        self.bytes_read += later.bytes_read;
+        self.invalid_times += later.invalid_times;
+        if self.first_invalid_time.is_none() {
+            self.first_invalid_time = later.first_invalid_time;
+        }
+    }
+}
+
 /// Expands `paths` into files in the order they will be read. Directories are walked
 /// recursively, entries sorted by name, log files only ([`is_log_file`]); digest files
 /// are left out (counted in `stats`).

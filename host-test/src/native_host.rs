@@ -84,10 +84,7 @@ impl FilterHost for NativeHost {
             filter::Verdict::Rewritten => &rewritten,
             filter::Verdict::Drop => &[],
         };
-        let len = returned
-            .iter()
-            .position(|&b| b == 0)
-            .unwrap_or(returned.len());
+        let len = memchr::memchr(0, returned).unwrap_or(returned.len());
         out.extend_from_slice(&returned[..len]);
         Ok(if out.is_empty() {
             CallOutcome::Dropped

@@ -22,6 +22,8 @@ pub struct ReplayOptions {
     pub progress: bool,
     /// Print each lost record to stderr as it happens.
     pub report_lost: bool,
+    /// Reading threads; 0 = one per core (at most [`MAX_READERS`]).
+    pub readers: usize,
 }
 
 impl ReplayOptions {
@@ -33,6 +35,7 @@ impl ReplayOptions {
             tag: DEFAULT_TAG.to_vec(),
             progress: true,
             report_lost: true,
+            readers: 0,
         }
     }
 }
@@ -59,18 +62,97 @@ pub struct ReplayReport {
     pub module_stderr: Vec<u8>,
 }
 
-/// Records handed from the reading thread to the host, in input order.
-type Batch = Vec<(Vec<u8>, Option<RecordTime>)>;
+/// The records of one file, handed from a reading thread to the host: the compact
+/// records back to back in one buffer (one allocation per batch, not per record),
+/// each with its end offset and record time.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    records: Vec<(usize, Option<RecordTime>)>,
+}
+
+impl Batch {
+    fn push(&mut self, record: &[u8], time: Option<RecordTime>) {
+        self.bytes.extend_from_slice(record);
+        self.records.push((self.bytes.len(), time));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u8], Option<RecordTime>)> {
+        let mut start = 0;
+        self.records.iter().map(move |&(end, time)| {
+            let record = self.bytes.get(start..end).unwrap_or_default();
+            start = end;
+            (record, time)
+        })
+    }
+}
+
+/// What a reading thread sends for one file: batches of records, then how the file
+/// ended (its counts, or why it could not be read).
+enum Piece {
+    Records(Batch),
+    Done(Result<InputStats>),
+}
+
 /// Records per batch: enough to amortise the hand-over, small enough for flat memory.
 const BATCH_RECORDS: usize = 256;
-/// Batches in flight between the threads.
+/// Batches in flight from each reading thread.
 const BATCHES_IN_FLIGHT: usize = 8;
+/// Reading threads at most by default. Reading (inflate, split, compact) costs about twice the
+/// module's own work per record, so two readers keep one host thread busy.
+pub const MAX_READERS: usize = 4;
+
+/// Reading threads for `files` sources: `asked`, or one per core (at most
+/// [`MAX_READERS`]); never more than there are files.
+fn reader_count(asked: usize, files: usize) -> usize {
+    let threads = match asked {
+        0 => thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_READERS),
+        n => n,
+    };
+    threads.clamp(1, files.max(1))
+}
+
+/// Reads the sources `first`, `first + step`, ... in order and sends each file's
+/// pieces; stops when the host has gone.
+fn read_sources(
+    sources: &[Source],
+    first: usize,
+    step: usize,
+    batch: bool,
+    sender: &mpsc::SyncSender<Piece>,
+) {
+    for source in sources.iter().skip(first).step_by(step) {
+        let mut stats = InputStats::default();
+        let mut pending = Batch::default();
+        let read = input::read_records(source, batch, &mut stats, &mut |record, time| {
+            pending.push(record, time);
+            if pending.records.len() >= BATCH_RECORDS {
+                // The receiver is gone only when the host side stopped early.
+                sender
+                    .send(Piece::Records(std::mem::take(&mut pending)))
+                    .map_err(|_| anyhow::anyhow!("replay stopped"))?;
+            }
+            Ok(())
+        })
+        .with_context(|| format!("replaying {}", source_label(source)));
+        if !pending.records.is_empty() && sender.send(Piece::Records(pending)).is_err() {
+            return;
+        }
+        if sender.send(Piece::Done(read.map(|()| stats))).is_err() {
+            return;
+        }
+    }
+}
 
 /// Replays `paths` (files, directories, `-`) and writes the surviving records to `out`.
 ///
-/// Reading (decompression, splitting, compaction) runs on its own thread, ahead of
-/// the host by a bounded number of batches; the host stays on the calling thread
-/// (WAMR's execution environment belongs to the thread that made it).
+/// Reading (decompression, splitting, compaction) runs on reading threads, one per
+/// core: thread `r` of `n` reads files `r`, `r + n`, ... and each sends its files'
+/// records over its own bounded channel. The host stays on the calling thread (WAMR's
+/// execution environment belongs to the thread that made it) and takes file `i` from
+/// thread `i % n`, so records reach it in input order whatever the thread count.
 pub fn replay(
     paths: &[PathBuf],
     opts: &ReplayOptions,
@@ -91,83 +173,85 @@ pub fn replay(
     // the last event time seen instead so a replay is reproducible.
     let mut last_time = RecordTime::default();
 
-    let (sender, receiver) = mpsc::sync_channel::<(usize, Batch)>(BATCHES_IN_FLIGHT);
+    let readers = reader_count(opts.readers, sources.len());
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..readers)
+        .map(|_| mpsc::sync_channel::<Piece>(BATCHES_IN_FLIGHT))
+        .unzip();
     let batch = opts.batch;
-    let (read_result, run_result) = thread::scope(|scope| {
+    let run_result = thread::scope(|scope| {
         let sources = &sources;
-        let reader = scope.spawn(move || -> Result<InputStats> {
-            let mut stats = stats;
-            for (index, source) in sources.iter().enumerate() {
-                let mut pending: Batch = Vec::with_capacity(BATCH_RECORDS);
-                input::read_records(source, batch, &mut stats, &mut |record, time| {
-                    pending.push((record.to_vec(), time));
-                    if pending.len() >= BATCH_RECORDS {
-                        let full =
-                            std::mem::replace(&mut pending, Vec::with_capacity(BATCH_RECORDS));
-                        // The receiver is gone only when the host side stopped early.
-                        sender
-                            .send((index, full))
-                            .map_err(|_| anyhow::anyhow!("replay stopped"))?;
-                    }
-                    Ok(())
-                })
-                .with_context(|| format!("replaying {}", source_label(source)))?;
-                if !pending.is_empty() && sender.send((index, pending)).is_err() {
-                    break;
-                }
-            }
-            Ok(stats)
-        });
+        let handles: Vec<_> = senders
+            .into_iter()
+            .enumerate()
+            .map(|(first, sender)| {
+                scope.spawn(move || read_sources(sources, first, readers, batch, &sender))
+            })
+            .collect();
         let run = (|| -> Result<()> {
-            for (index, records) in receiver.iter() {
-                let name = sources[index].display();
-                for (record, time) in records {
-                    let summary = &mut report.summary;
-                    summary.records += 1;
-                    let time = time.unwrap_or(last_time);
-                    last_time = time;
-                    match host.call(&opts.tag, time, &record, &mut result) {
-                        Ok(CallOutcome::Kept) => {
-                            summary.kept += 1;
-                            summary.observe_output(&result);
-                            out.write_all(&result)
-                                .and_then(|()| out.write_all(b"\n"))
-                                .context("writing output")?;
+            for (index, source) in sources.iter().enumerate() {
+                let receiver = receivers
+                    .get(index % readers)
+                    .context("no reading thread for a file")?;
+                let name = source.display();
+                loop {
+                    let piece = receiver
+                        .recv()
+                        .map_err(|_| anyhow::anyhow!("a reading thread stopped"))?;
+                    let records = match piece {
+                        Piece::Records(records) => records,
+                        Piece::Done(read) => {
+                            stats.add(read?);
+                            break;
                         }
-                        Ok(CallOutcome::Dropped) => summary.dropped += 1,
-                        Err(error) => {
-                            summary.lost += 1;
-                            if opts.report_lost {
-                                progress.clear();
-                                eprintln!(
-                                    "vpnrecon: LOST record #{} ({name}): {error}",
-                                    summary.records
-                                );
+                    };
+                    for (record, time) in records.iter() {
+                        let summary = &mut report.summary;
+                        summary.records += 1;
+                        let time = time.unwrap_or(last_time);
+                        last_time = time;
+                        match host.call(&opts.tag, time, record, &mut result) {
+                            Ok(CallOutcome::Kept) => {
+                                summary.kept += 1;
+                                summary.observe_output(&result);
+                                out.write_all(&result)
+                                    .and_then(|()| out.write_all(b"\n"))
+                                    .context("writing output")?;
                             }
-                            report.lost.push(LostRecord {
-                                position: summary.records,
-                                source: name.clone(),
-                                error,
-                            });
+                            Ok(CallOutcome::Dropped) => summary.dropped += 1,
+                            Err(error) => {
+                                summary.lost += 1;
+                                if opts.report_lost {
+                                    progress.clear();
+                                    eprintln!(
+                                        "vpnrecon: LOST record #{} ({name}): {error}",
+                                        summary.records
+                                    );
+                                }
+                                report.lost.push(LostRecord {
+                                    position: summary.records,
+                                    source: name.clone(),
+                                    error,
+                                });
+                            }
                         }
+                        if let Some(f) = host.last_fuel() {
+                            report.fuel.push(f);
+                        }
+                        progress.tick(&report.summary, started);
                     }
-                    if let Some(f) = host.last_fuel() {
-                        report.fuel.push(f);
-                    }
-                    progress.tick(&report.summary, started);
                 }
             }
             Ok(())
         })();
-        // Unblock the reader if the host side stopped early.
-        drop(receiver);
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the input reader panicked")));
-        (read, run)
+        // Unblock the readers if the host side stopped early.
+        drop(receivers);
+        let joined = handles.into_iter().map(|h| h.join()).collect::<Vec<_>>();
+        if joined.iter().any(Result::is_err) {
+            return Err(anyhow::anyhow!("an input reader panicked"));
+        }
+        run
     });
     run_result?;
-    let stats = read_result?;
     out.flush().context("writing output")?;
     progress.clear();
     report.summary.elapsed = started.elapsed();

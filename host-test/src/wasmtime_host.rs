@@ -316,7 +316,7 @@ fn copy_out(live: &mut Live, ptr: i32, out: &mut Vec<u8>) -> Result<CallOutcome,
             data.len()
         ))
     })?;
-    let len = tail.iter().position(|&b| b == 0).ok_or_else(|| {
+    let len = memchr::memchr(0, tail).ok_or_else(|| {
         CallError::InvalidResult(format!(
             "the string at {start:#x} has no NUL before the end of linear memory"
         ))

@@ -102,3 +102,58 @@ fn an_impossible_event_time_is_reported_in_the_summary() {
     );
     assert!(text.contains("in.ndjson"), "{text}");
 }
+
+/// Files are read on several threads but handed to the host in input order: every
+/// record of every file, in order, whatever the number of reading threads, and the
+/// first invalid time named is the first in input order.
+#[test]
+fn several_reading_threads_keep_input_order() {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut expected = String::new();
+    for file in 0..9 {
+        let mut text = String::new();
+        // Files of different sizes (one empty), so that threads run out of step,
+        // and more records than one hand-over batch in some.
+        for line in 0..(file * 137) % 600 {
+            let time = match (file, line) {
+                (4, 3) => "2026-02-30T00:00:00Z".to_owned(),
+                (7, 0) => "2026-02-31T00:00:00Z".to_owned(),
+                _ => format!("2026-06-{:02}T08:00:00Z", 1 + line % 28),
+            };
+            let record = format!("{{\"file\":{file},\"line\":{line},\"eventTime\":\"{time}\"}}");
+            text.push_str(&record);
+            text.push('\n');
+            expected.push_str(&record);
+            expected.push('\n');
+        }
+        let path = dir.path().join(format!("{file:02}.json.gz"));
+        if file % 2 == 0 {
+            let mut gz = GzEncoder::new(
+                fs::File::create(&path).expect("create"),
+                Compression::fast(),
+            );
+            gz.write_all(text.as_bytes()).expect("gzip");
+            gz.finish().expect("gzip");
+        } else {
+            fs::write(&path, &text).expect("write");
+        }
+    }
+    for readers in [1, 2, 3, 4, 16] {
+        let mut opts = options(Backend::Wasmtime, "pass");
+        opts.readers = readers;
+        let mut out = Vec::new();
+        let report = replay(&[dir.path().to_path_buf()], &opts, &mut out).expect("replay");
+        let out = String::from_utf8(out).expect("utf-8");
+        assert!(out == expected, "{readers} readers: output out of order");
+        assert_eq!(report.summary.files, 9, "{readers} readers");
+        assert_eq!(report.summary.records, expected.lines().count() as u64);
+        assert_eq!(report.summary.invalid_times, 2, "{readers} readers");
+        let first = report.summary.first_invalid_time.as_deref().unwrap_or("");
+        assert!(
+            first.contains("04.json.gz") && first.contains("2026-02-30"),
+            "{readers} readers: {first}"
+        );
+    }
+}

@@ -212,7 +212,7 @@ impl ActionSet {
     fn contains(&self, name: &[u8]) -> bool {
         self.0
             .get(ActionSieve::bit(name))
-            .is_some_and(|bucket| bucket.iter().any(|a| **a == *name))
+            .is_some_and(|bucket| bucket.iter().any(|a| crate::scan::bytes_eq(a, name)))
     }
 }
 
