@@ -966,7 +966,13 @@ pub fn value_end(doc: &[u8], pos: usize) -> Result<(usize, Kind), ScanError> {
     let mut p = pos;
     while let Some(&b) = doc.get(p) {
         match b {
-            b'"' => p = skip_string(doc, p),
+            b'"' => {
+                p = skip_string(doc, p);
+                // `":"` and `","` between strings: straight on to the next string.
+                while let Some(&[b':' | b',', b'"']) = doc.get(p + 1..p + 3) {
+                    p = skip_string(doc, p + 2);
+                }
+            }
             b'{' | b'[' => depth += 1,
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);

@@ -72,13 +72,17 @@ pub fn evaluate(
     if !state.observe_workload(key, hour) {
         return None;
     }
+    // `ARN/AS<asn>/action`, pushed rather than formatted (see rule A).
+    let mut identity_key = String::with_capacity(candidate.arn.len() + candidate.action.len() + 14);
+    identity_key.push_str(&candidate.arn);
+    identity_key.push_str("/AS");
+    crate::time::push_int(&mut identity_key, i64::from(candidate.asn));
+    identity_key.push('/');
+    identity_key.push_str(&candidate.action);
     Some(Detection {
         index,
         rule: Rule::Workload,
-        identity_key: format!(
-            "{}/AS{}/{}",
-            candidate.arn, candidate.asn, candidate.action
-        ),
+        identity_key,
         identity_type: owned(event.identity_type.as_deref()),
         user_name: owned(super::discovery::user_name(event)),
         account_id: owned(event.account_id.as_deref()),
