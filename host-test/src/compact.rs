@@ -29,6 +29,12 @@ pub fn compact_into(src: &[u8], dst: &mut Vec<u8>) {
 /// The end (exclusive) of the compact JSON value starting at `start`, or `None` if
 /// the text ends first or is not shaped like JSON there.
 pub fn value_end(doc: &[u8], start: usize) -> Option<usize> {
+    value_end_in::<false>(doc, start)
+}
+
+/// [`value_end`]; with `STRICT`, also `None` at any whitespace outside strings, so
+/// that a `Some` proves the value was already compact.
+fn value_end_in<const STRICT: bool>(doc: &[u8], start: usize) -> Option<usize> {
     let first = *doc.get(start)?;
     match first {
         b'"' => string_end(doc, start),
@@ -48,6 +54,7 @@ pub fn value_end(doc: &[u8], start: usize) -> Option<usize> {
                             return Some(i + 1);
                         }
                     }
+                    b' ' | b'\t' | b'\n' | b'\r' if STRICT => return None,
                     _ => {}
                 }
                 i += 1;
@@ -94,6 +101,17 @@ pub struct Member {
 /// The members of the compact object `doc`, or `None` if it is not one well-shaped
 /// object spanning all of `doc`.
 pub fn object_members(doc: &[u8]) -> Option<Vec<Member>> {
+    object_members_in::<false>(doc)
+}
+
+/// [`object_members`] of text that is already compact: `None` also when `doc` holds
+/// whitespace outside strings (compact it first then). A `Some` equals
+/// `object_members` of the compacted text, which is `doc` itself.
+pub fn compact_object_members(doc: &[u8]) -> Option<Vec<Member>> {
+    object_members_in::<true>(doc)
+}
+
+fn object_members_in<const STRICT: bool>(doc: &[u8]) -> Option<Vec<Member>> {
     if doc.first() != Some(&b'{') {
         return None;
     }
@@ -111,7 +129,7 @@ pub fn object_members(doc: &[u8]) -> Option<Vec<Member>> {
             return None;
         }
         let value_start = key_end + 1;
-        let value_stop = value_end(doc, value_start)?;
+        let value_stop = value_end_in::<STRICT>(doc, value_start)?;
         members.push(Member {
             key: i..key_end,
             value: value_start..value_stop,
@@ -126,6 +144,18 @@ pub fn object_members(doc: &[u8]) -> Option<Vec<Member>> {
 
 /// The elements of the compact array `doc`, or `None` if it is not well shaped.
 pub fn array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
+    array_elements_in::<false>(doc)
+}
+
+/// [`array_elements`] of text that is already compact: `None` also when `doc` holds
+/// whitespace outside strings. A `Some` equals `array_elements` of the compacted
+/// text, which is `doc` itself: an S3 delivery file, written compact by CloudTrail,
+/// is split where it lies, without a compacting copy first.
+pub fn compact_array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
+    array_elements_in::<true>(doc)
+}
+
+fn array_elements_in<const STRICT: bool>(doc: &[u8]) -> Option<Vec<Range<usize>>> {
     if doc.first() != Some(&b'[') {
         return None;
     }
@@ -135,7 +165,7 @@ pub fn array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
         return (doc.len() == 2).then_some(elements);
     }
     loop {
-        let end = value_end(doc, i)?;
+        let end = value_end_in::<STRICT>(doc, i)?;
         elements.push(i..end);
         match doc.get(end) {
             Some(b',') => i = end + 1,
