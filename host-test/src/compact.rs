@@ -228,3 +228,55 @@ pub fn find_member<'a>(doc: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closing quote found one byte at a time, escapes skipped.
+    fn naive_string_end(doc: &[u8], start: usize) -> Option<usize> {
+        let mut i = start + 1;
+        while i < doc.len() {
+            match doc[i] {
+                b'"' => return Some(i + 1),
+                b'\\' => i += 2,
+                _ => i += 1,
+            }
+        }
+        None
+    }
+
+    /// The `memchr2` search against a byte loop: strings of every length up to 100,
+    /// an escaped quote or an early quote at every place, and unterminated ones
+    /// (one ending in a backslash).
+    #[test]
+    fn string_end_agrees_with_a_byte_loop() {
+        for len in 0..100 {
+            let body: Vec<u8> = (0..len).map(|k| b'a' + (k % 26) as u8).collect();
+            let mut docs = vec![
+                [&b"\""[..], &body, b"\""].concat(),
+                [&b"\""[..], &body].concat(),
+            ];
+            for at in 0..len {
+                let mut escaped = body.clone();
+                escaped.insert(at, b'\\');
+                escaped.insert(at + 1, b'"');
+                docs.push([&b"\""[..], &escaped, b"\",1"].concat());
+                let mut early = body.clone();
+                early[at] = b'"';
+                docs.push([&b"\""[..], &early].concat());
+                let mut backslash_last = body.clone();
+                backslash_last.push(b'\\');
+                docs.push([&b"\""[..], &backslash_last[at..]].concat());
+            }
+            for doc in docs {
+                assert_eq!(
+                    string_end(&doc, 0),
+                    naive_string_end(&doc, 0),
+                    "{}",
+                    String::from_utf8_lossy(&doc)
+                );
+            }
+        }
+    }
+}
