@@ -295,11 +295,12 @@ impl Splitter {
             let array = text
                 .strip_prefix(b"{\"Records\":")
                 .and_then(|rest| rest.strip_suffix(b"}"));
-            if let Some(ranges) = array.and_then(compact::compact_array_elements) {
+            if let Some(events) = array.and_then(compact::compact_events) {
                 let array = array.unwrap_or_default();
-                for range in ranges {
+                for (range, time) in events {
                     let event = array.get(range).unwrap_or_default();
-                    let time = self.stamp(event_time(event));
+                    let time = time.and_then(|t| time_text(array.get(t)?));
+                    let time = self.stamp(time);
                     visit(event, time)?;
                 }
                 return Ok(());
