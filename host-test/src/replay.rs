@@ -98,8 +98,8 @@ enum Piece {
 const BATCH_RECORDS: usize = 256;
 /// Batches in flight from each reading thread.
 const BATCHES_IN_FLIGHT: usize = 8;
-/// Reading threads at most by default. Reading (inflate, split, compact) costs about twice the
-/// module's own work per record, so two readers keep one host thread busy.
+/// Reading threads at most by default. Reading (inflate, split) costs more than the
+/// module's own work per record, so the readers, not the host, set the pace.
 pub const MAX_READERS: usize = 4;
 
 /// Reading threads for `files` sources: `asked`, or one per core (at most
