@@ -98,7 +98,8 @@ const MEMO_MAX: usize = 4096;
 /// a record's bytes at the value's start equal a remembered value, the value ends
 /// where that one ended: the scanner reads a value forward from its first byte and
 /// stops at its end, so equal bytes give an equal end, in valid and invalid text
-/// alike. Comparing eight bytes at a time costs about a third of scanning them.
+/// alike. Comparing them a word at a time ([`scan::starts_with`]) costs about a fifth
+/// of scanning them.
 ///
 /// A value is copied in on its second sighting (its slot remembers the hash of the
 /// last miss), so identities seen once cost no copy.

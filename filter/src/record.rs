@@ -195,8 +195,8 @@ const IDENTITY_FIELDS: [Field; 7] = [
 /// `}`, so its verdict (valid or not) and the fields it finds depend on those bytes
 /// alone. The remembered object was valid (only valid reads are kept), so these
 /// bytes are too; its fields are replayed from the remembered offsets (borrowed from
-/// this record) or decoded texts, and the walk resumes after it. Comparing sixteen
-/// bytes per step costs a fraction of validating them. An object is copied in on
+/// this record) or decoded texts, and the walk resumes after it. Comparing the bytes
+/// a word at a time ([`scan::starts_with`]) costs a fraction of validating them. An object is copied in on
 /// its second sighting (its slot remembers the hash of the last miss).
 pub struct IdentityMemo {
     slots: Vec<IdentitySlot>,
