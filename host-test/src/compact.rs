@@ -2,7 +2,7 @@
 //! iterative (no recursion on nesting depth, no depth limit) and without building a
 //! tree, so replay stays close to the speed of reading the input.
 
-use std::ops::Range;
+use std::ops::{ControlFlow, Range};
 
 /// Appends `src` to `dst` without the whitespace outside strings: the compact form
 /// Fluent Bit's msgpack-to-JSON step produces. String contents are copied as written.
@@ -112,13 +112,29 @@ pub fn compact_object_members(doc: &[u8]) -> Option<Vec<Member>> {
 }
 
 fn object_members_in<const STRICT: bool>(doc: &[u8]) -> Option<Vec<Member>> {
-    if doc.first() != Some(&b'{') {
+    let mut members = Vec::new();
+    let end = walk_members::<STRICT>(doc, 0, &mut |key, value| {
+        members.push(Member { key, value });
+        ControlFlow::Continue(())
+    })?;
+    (end == doc.len()).then_some(members)
+}
+
+/// Walks the members (`"key":value`, separated by commas) of the compact object at
+/// `start` and gives each key (with its quotes) and value range to `visit`, in order,
+/// until it says stop. The end (just past the `}`) when every member was walked;
+/// `None` when `visit` stopped the walk or the text is not shaped so.
+fn walk_members<const STRICT: bool>(
+    doc: &[u8],
+    start: usize,
+    visit: &mut dyn FnMut(Range<usize>, Range<usize>) -> ControlFlow<()>,
+) -> Option<usize> {
+    if doc.get(start) != Some(&b'{') {
         return None;
     }
-    let mut members = Vec::new();
-    let mut i = 1;
+    let mut i = start + 1;
     if doc.get(i) == Some(&b'}') {
-        return (doc.len() == 2).then_some(members);
+        return Some(i + 1);
     }
     loop {
         if doc.get(i) != Some(&b'"') {
@@ -130,13 +146,12 @@ fn object_members_in<const STRICT: bool>(doc: &[u8]) -> Option<Vec<Member>> {
         }
         let value_start = key_end + 1;
         let value_stop = value_end_in::<STRICT>(doc, value_start)?;
-        members.push(Member {
-            key: i..key_end,
-            value: value_start..value_stop,
-        });
+        if visit(i..key_end, value_start..value_stop).is_break() {
+            return None;
+        }
         match doc.get(value_stop) {
             Some(b',') => i = value_stop + 1,
-            Some(b'}') if value_stop + 1 == doc.len() => return Some(members),
+            Some(b'}') => return Some(value_stop + 1),
             _ => return None,
         }
     }
@@ -156,20 +171,31 @@ pub fn compact_array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
 }
 
 fn array_elements_in<const STRICT: bool>(doc: &[u8]) -> Option<Vec<Range<usize>>> {
+    let mut elements = Vec::new();
+    walk_elements(doc, &mut |start| {
+        let end = value_end_in::<STRICT>(doc, start)?;
+        elements.push(start..end);
+        Some(end)
+    })?;
+    Some(elements)
+}
+
+/// Walks the elements of the compact array `doc`: `element(start)` reads the element
+/// at `start` and gives its end. `None` if that fails or `doc` is not one
+/// well-shaped array spanning all of it.
+fn walk_elements(doc: &[u8], element: &mut dyn FnMut(usize) -> Option<usize>) -> Option<()> {
     if doc.first() != Some(&b'[') {
         return None;
     }
-    let mut elements = Vec::new();
     let mut i = 1;
     if doc.get(i) == Some(&b']') {
-        return (doc.len() == 2).then_some(elements);
+        return (doc.len() == 2).then_some(());
     }
     loop {
-        let end = value_end_in::<STRICT>(doc, i)?;
-        elements.push(i..end);
+        let end = element(i)?;
         match doc.get(end) {
             Some(b',') => i = end + 1,
-            Some(b']') if end + 1 == doc.len() => return Some(elements),
+            Some(b']') if end + 1 == doc.len() => return Some(()),
             _ => return None,
         }
     }
@@ -186,64 +212,35 @@ pub type CompactEvent = (Range<usize>, Option<Range<usize>>);
 /// by [`value_end`] and searched with [`find_member`], as before. `None` exactly
 /// when [`compact_array_elements`] gives `None`.
 pub fn compact_events(doc: &[u8]) -> Option<Vec<CompactEvent>> {
-    if doc.first() != Some(&b'[') {
-        return None;
-    }
     let mut events = Vec::new();
-    let mut i = 1;
-    if doc.get(i) == Some(&b']') {
-        return (doc.len() == 2).then_some(events);
-    }
-    loop {
-        let (end, time) = match object_walk(doc, i) {
+    walk_elements(doc, &mut |start| {
+        let (end, time) = match object_walk(doc, start) {
             Some(walked) => walked,
             None => {
-                let end = value_end_in::<true>(doc, i)?;
-                let time = find_member_range(&doc[i..end], b"\"eventTime\"")
-                    .map(|value| i + value.start..i + value.end);
+                let end = value_end_in::<true>(doc, start)?;
+                let time = find_member_range(doc.get(start..end)?, b"\"eventTime\"")
+                    .map(|value| start + value.start..start + value.end);
                 (end, time)
             }
         };
-        events.push((i..end, time));
-        match doc.get(end) {
-            Some(b',') => i = end + 1,
-            Some(b']') if end + 1 == doc.len() => return Some(events),
-            _ => return None,
-        }
-    }
+        events.push((start..end, time));
+        Some(end)
+    })?;
+    Some(events)
 }
 
 /// The end of the compact object at `start` and the range of its first
 /// `eventTime` value, when every member is `"key":value` with a compact value;
 /// `None` otherwise (the caller then takes the general way).
 fn object_walk(doc: &[u8], start: usize) -> Option<(usize, Option<Range<usize>>)> {
-    if doc.get(start) != Some(&b'{') {
-        return None;
-    }
-    let mut i = start + 1;
-    if doc.get(i) == Some(&b'}') {
-        return Some((i + 1, None));
-    }
     let mut time = None;
-    loop {
-        if doc.get(i) != Some(&b'"') {
-            return None;
+    let end = walk_members::<true>(doc, start, &mut |key, value| {
+        if time.is_none() && doc.get(key) == Some(&b"\"eventTime\""[..]) {
+            time = Some(value);
         }
-        let key_end = string_end(doc, i)?;
-        if doc.get(key_end) != Some(&b':') {
-            return None;
-        }
-        let value_start = key_end + 1;
-        let value_stop = value_end_in::<true>(doc, value_start)?;
-        if time.is_none() && doc.get(i..key_end) == Some(&b"\"eventTime\""[..]) {
-            time = Some(value_start..value_stop);
-        }
-        match doc.get(value_stop) {
-            Some(b',') => i = value_stop + 1,
-            Some(b'}') => return Some((value_stop + 1, time)),
-            _ => return None,
-        }
-    }
+        ControlFlow::Continue(())
+    })?;
+    Some((end, time))
 }
 
 /// Splits a compact stream of concatenated documents into the documents.
@@ -281,28 +278,15 @@ pub fn find_member<'a>(doc: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
 
 /// [`find_member`] as a range of `doc`.
 fn find_member_range(doc: &[u8], key: &[u8]) -> Option<Range<usize>> {
-    if doc.first() != Some(&b'{') {
-        return None;
-    }
-    let mut i = 1;
-    loop {
-        if doc.get(i) != Some(&b'"') {
-            return None;
+    let mut found = None;
+    walk_members::<false>(doc, 0, &mut |name, value| {
+        if doc.get(name) == Some(key) {
+            found = Some(value);
+            return ControlFlow::Break(());
         }
-        let key_end = string_end(doc, i)?;
-        if doc.get(key_end) != Some(&b':') {
-            return None;
-        }
-        let value_start = key_end + 1;
-        let value_stop = value_end(doc, value_start)?;
-        if doc.get(i..key_end) == Some(key) {
-            return Some(value_start..value_stop);
-        }
-        match doc.get(value_stop) {
-            Some(b',') => i = value_stop + 1,
-            _ => return None,
-        }
-    }
+        ControlFlow::Continue(())
+    });
+    found
 }
 
 #[cfg(test)]
