@@ -306,22 +306,8 @@ fn optional<S: Sink>(out: &mut S, prefix: &str, value: Option<&str>) {
 // interpreter the formatting machinery cost about as much as parsing the record.
 
 /// `n` in decimal.
-fn push_uint<S: Sink>(out: &mut S, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || at == 0 {
-            break;
-        }
-    }
-    for &d in digits.get(at..).unwrap_or_default() {
-        out.ascii(d);
-    }
+fn push_uint<S: Sink>(out: &mut S, n: u64) {
+    crate::time::each_digit(n, |d| out.ascii(d));
 }
 
 /// IPv4 written by hand (the common case); IPv6 through its `Display`, which

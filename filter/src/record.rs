@@ -489,19 +489,14 @@ fn read_object<'a>(
                     r.skip()?;
                 }
             }
-            TopKey::Detection => match members.as_deref_mut() {
+            key @ (TopKey::Detection | TopKey::SourceAs) => match members.as_deref_mut() {
                 Some(m) => {
                     let (start, end, _) = r.span()?;
-                    m.detection.push((start, end));
-                }
-                None => {
-                    r.skip()?;
-                }
-            },
-            TopKey::SourceAs => match members.as_deref_mut() {
-                Some(m) => {
-                    let (start, end, _) = r.span()?;
-                    m.source_as.push((start, end));
+                    let spans = match key {
+                        TopKey::Detection => &mut m.detection,
+                        _ => &mut m.source_as,
+                    };
+                    spans.push((start, end));
                 }
                 None => {
                     r.skip()?;

@@ -331,21 +331,26 @@ pub fn push_int(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');
     }
+    each_digit(n.unsigned_abs(), |d| out.push(char::from(d)));
+}
+
+/// Hands each decimal digit of `n` (ASCII, most significant first) to `emit`: the
+/// one digit writer behind [`push_int`] and the filter's output rendering.
+pub fn each_digit(mut n: u64, mut emit: impl FnMut(u8)) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    let mut rest = n.unsigned_abs();
     loop {
         at -= 1;
         if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (rest % 10) as u8;
+            *d = b'0' + (n % 10) as u8;
         }
-        rest /= 10;
-        if rest == 0 || at == 0 {
+        n /= 10;
+        if n == 0 || at == 0 {
             break;
         }
     }
     for &d in digits.get(at..).unwrap_or_default() {
-        out.push(char::from(d));
+        emit(d);
     }
 }
 
