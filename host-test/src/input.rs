@@ -439,17 +439,6 @@ mod tests {
         (out, splitter.invalid_times)
     }
 
-    /// A small deterministic generator (xorshift), so the test needs no crate.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-    }
-
     /// Taking compact lines apart where they lie gives exactly what compacting them
     /// first gives, for S3 delivery files, single events, digests and every line
     /// made from them by inserting whitespace, deleting or changing a byte, in
@@ -474,7 +463,7 @@ mod tests {
             r#"{"Records":"not an array","eventTime":"2026-06-20T11:00:00Z"}"#.to_owned(),
             r#"[1,2,{"a":"b"}]"#.to_owned(),
         ];
-        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::generate::Rng::new(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for seed in &seeds {
             for round in 0..600 {
