@@ -499,6 +499,16 @@ fn bytes_per_state_key() -> Option<String> {
     None
 }
 
+/// Reads every record of the archive in `dir` as replay's input side does, on this
+/// thread.
+fn read_archive(dir: &Path, visit: &mut crate::input::Visit<'_>) -> Result<()> {
+    let mut stats = crate::input::InputStats::default();
+    for source in crate::input::walk(&[dir.to_path_buf()], &mut stats)? {
+        crate::input::read_records(&source, false, &mut stats, visit)?;
+    }
+    Ok(())
+}
+
 /// Best-of-three times over the same gzip archive.
 struct GzipTimes {
     /// Decompressing every file, nothing else.
@@ -563,28 +573,19 @@ fn gzip_ratio(events: &[GeneratedEvent], per_file: usize) -> Result<GzipTimes> {
     };
     let read_only = || -> Result<Duration> {
         let started = Instant::now();
-        let mut stats = crate::input::InputStats::default();
-        let sources = crate::input::walk(&[archive.path().to_path_buf()], &mut stats)?;
         let mut records = 0usize;
-        for source in &sources {
-            crate::input::read_records(source, false, &mut stats, &mut |record, _| {
-                records += usize::from(!record.is_empty());
-                Ok(())
-            })?;
-        }
+        read_archive(archive.path(), &mut |record, _| {
+            records += usize::from(!record.is_empty());
+            Ok(())
+        })?;
         std::hint::black_box(records);
         Ok(started.elapsed())
     };
     let mut records: Vec<(Vec<u8>, Option<RecordTime>)> = Vec::new();
-    {
-        let mut stats = crate::input::InputStats::default();
-        for source in crate::input::walk(&[archive.path().to_path_buf()], &mut stats)? {
-            crate::input::read_records(&source, false, &mut stats, &mut |record, time| {
-                records.push((record.to_vec(), time));
-                Ok(())
-            })?;
-        }
-    }
+    read_archive(archive.path(), &mut |record, time| {
+        records.push((record.to_vec(), time));
+        Ok(())
+    })?;
     let calls_only = || -> Result<Duration> {
         let calls_state = tempfile::tempdir()?;
         let mut host = open(
