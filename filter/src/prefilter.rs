@@ -235,37 +235,21 @@ enum Key {
     Other,
 }
 
-/// The first and the last eight bytes of `text` (overlapping when shorter than 16)
-/// as two words; with a literal, the comparison folds into two constants.
-#[inline(always)]
-fn ends(text: &[u8]) -> Option<(u64, u64)> {
-    let first = text.first_chunk::<8>()?;
-    let last = text.last_chunk::<8>()?;
-    Some((u64::from_le_bytes(*first), u64::from_le_bytes(*last)))
-}
-
-/// Whether `key` is `literal`, for literals of 8 to 16 bytes: equal lengths and
-/// equal first and last eight bytes. Cheaper in wasm than a byte-wise comparison.
-#[inline(always)]
-fn is_long(key: &[u8], literal: &[u8]) -> bool {
-    key.len() == literal.len() && ends(key).is_some() && ends(key) == ends(literal)
-}
-
 /// Which of the keys that matter `key` (decoded) is.
 #[inline(always)]
 fn key_id(key: &[u8]) -> Key {
     match key.len() {
-        3 if key == b"log" => Key::Log,
-        5 if key == b"event" => Key::Nested,
-        6 if key == b"detail" => Key::Nested,
-        7 if key == b"Records" => Key::Nested,
-        7 if key == b"message" => Key::Message,
-        9 if is_long(key, b"eventName") => Key::EventName,
-        11 if is_long(key, b"eventSource") => Key::EventSource,
-        11 if is_long(key, b"detail-type") => Key::Nested,
-        12 if is_long(key, b"userIdentity") => Key::UserIdentity,
-        12 if is_long(key, b"event.action") => Key::Nested,
-        15 if is_long(key, b"sourceIPAddress") => Key::SourceIp,
+        3 if scan::is_literal(key, b"log") => Key::Log,
+        5 if scan::is_literal(key, b"event") => Key::Nested,
+        6 if scan::is_literal(key, b"detail") => Key::Nested,
+        7 if scan::is_literal(key, b"Records") => Key::Nested,
+        7 if scan::is_literal(key, b"message") => Key::Message,
+        9 if scan::is_literal(key, b"eventName") => Key::EventName,
+        11 if scan::is_literal(key, b"eventSource") => Key::EventSource,
+        11 if scan::is_literal(key, b"detail-type") => Key::Nested,
+        12 if scan::is_literal(key, b"userIdentity") => Key::UserIdentity,
+        12 if scan::is_literal(key, b"event.action") => Key::Nested,
+        15 if scan::is_literal(key, b"sourceIPAddress") => Key::SourceIp,
         _ => Key::Other,
     }
 }

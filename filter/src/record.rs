@@ -379,60 +379,29 @@ enum TopKey {
     Other,
 }
 
-/// Whether `key` is `literal`. Up to sixteen bytes: compared as the first and last
-/// eight (or four, or two) bytes, overlapping when shorter, which with a literal
-/// folds into two constants and no call; longer keys byte for byte.
-#[inline(always)]
-fn same(key: &[u8], literal: &[u8]) -> bool {
-    let n = literal.len();
-    if key.len() != n {
-        return false;
-    }
-    #[inline(always)]
-    fn word<const N: usize>(t: &[u8], at: usize) -> Option<[u8; N]> {
-        t.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
-    }
-    match n {
-        8..=16 => {
-            let w = |t: &[u8], at| word::<8>(t, at).map(u64::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 8) == w(literal, n - 8)
-        }
-        17.. => key == literal,
-        4..=7 => {
-            let w = |t: &[u8], at| word::<4>(t, at).map(u32::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 4) == w(literal, n - 4)
-        }
-        2..=3 => {
-            let w = |t: &[u8], at| word::<2>(t, at).map(u16::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 2) == w(literal, n - 2)
-        }
-        0..=1 => key == literal,
-    }
-}
-
 /// Which top-level key `key` (decoded) is.
 #[inline]
 fn top_key(key: &[u8]) -> TopKey {
     let field = |f| TopKey::Field(f);
     match key.len() {
-        3 if same(key, b"log") => TopKey::Log,
-        5 if same(key, b"event") => TopKey::Event,
-        6 if same(key, b"detail") => TopKey::Detail,
-        7 if same(key, b"Records") => TopKey::Records,
-        7 if same(key, b"message") => TopKey::Message,
-        9 if same(key, b"eventName") => field(Field::Action),
-        9 if same(key, b"eventTime") => field(Field::Time),
-        9 if same(key, b"awsRegion") => field(Field::Region),
-        9 if same(key, b"userAgent") => field(Field::UserAgent),
-        9 if same(key, b"errorCode") => field(Field::ErrorCode),
-        9 if same(key, b"detection") => TopKey::Detection,
-        9 if same(key, b"source_as") => TopKey::SourceAs,
-        11 if same(key, b"eventSource") => field(Field::Provider),
-        11 if same(key, b"detail-type") => TopKey::DetailType,
-        12 if same(key, b"userIdentity") => TopKey::UserIdentity,
-        12 if same(key, b"event.action") => TopKey::EventAction,
-        15 if same(key, b"sourceIPAddress") => field(Field::SourceIp),
-        18 if same(key, b"recipientAccountId") => field(Field::RecipientAccount),
+        3 if scan::is_literal(key, b"log") => TopKey::Log,
+        5 if scan::is_literal(key, b"event") => TopKey::Event,
+        6 if scan::is_literal(key, b"detail") => TopKey::Detail,
+        7 if scan::is_literal(key, b"Records") => TopKey::Records,
+        7 if scan::is_literal(key, b"message") => TopKey::Message,
+        9 if scan::is_literal(key, b"eventName") => field(Field::Action),
+        9 if scan::is_literal(key, b"eventTime") => field(Field::Time),
+        9 if scan::is_literal(key, b"awsRegion") => field(Field::Region),
+        9 if scan::is_literal(key, b"userAgent") => field(Field::UserAgent),
+        9 if scan::is_literal(key, b"errorCode") => field(Field::ErrorCode),
+        9 if scan::is_literal(key, b"detection") => TopKey::Detection,
+        9 if scan::is_literal(key, b"source_as") => TopKey::SourceAs,
+        11 if scan::is_literal(key, b"eventSource") => field(Field::Provider),
+        11 if scan::is_literal(key, b"detail-type") => TopKey::DetailType,
+        12 if scan::is_literal(key, b"userIdentity") => TopKey::UserIdentity,
+        12 if scan::is_literal(key, b"event.action") => TopKey::EventAction,
+        15 if scan::is_literal(key, b"sourceIPAddress") => field(Field::SourceIp),
+        18 if scan::is_literal(key, b"recipientAccountId") => field(Field::RecipientAccount),
         _ => TopKey::Other,
     }
 }
@@ -516,7 +485,7 @@ fn has_action(doc: &[u8], open: usize) -> Result<(usize, bool), Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     let mut found = false;
     while let Some(key) = r.next_key()? {
-        found |= same(&key.name(), b"action");
+        found |= scan::is_literal(&key.name(), b"action");
         r.skip()?;
     }
     Ok((r.pos, found))
@@ -789,12 +758,12 @@ fn account_number(number: &[u8]) -> Option<Text<'_>> {
 #[inline]
 fn identity_key(key: &[u8]) -> Option<Field> {
     Some(match key.len() {
-        3 if same(key, b"arn") => Field::Arn,
-        4 if same(key, b"type") => Field::IdentityType,
-        8 if same(key, b"userName") => Field::IdentityUserName,
-        9 if same(key, b"accountId") => Field::AccountId,
-        11 if same(key, b"accessKeyId") => Field::AccessKeyId,
-        14 if same(key, b"sessionContext") => Field::SessionContext,
+        3 if scan::is_literal(key, b"arn") => Field::Arn,
+        4 if scan::is_literal(key, b"type") => Field::IdentityType,
+        8 if scan::is_literal(key, b"userName") => Field::IdentityUserName,
+        9 if scan::is_literal(key, b"accountId") => Field::AccountId,
+        11 if scan::is_literal(key, b"accessKeyId") => Field::AccessKeyId,
+        14 if scan::is_literal(key, b"sessionContext") => Field::SessionContext,
         _ => return None,
     })
 }
@@ -830,7 +799,10 @@ fn session_context<'a>(
 ) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
-        if same(&key.name(), b"sessionIssuer") && c.claim(Field::SessionIssuer) && r.at_object() {
+        if scan::is_literal(&key.name(), b"sessionIssuer")
+            && c.claim(Field::SessionIssuer)
+            && r.at_object()
+        {
             let end = session_issuer(c, doc, r.pos)?;
             r.resume(end);
         } else {
@@ -844,7 +816,7 @@ fn session_context<'a>(
 fn session_issuer<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
     while let Some(key) = r.next_key()? {
-        if same(&key.name(), b"userName") && c.claim(Field::RoleName) {
+        if scan::is_literal(&key.name(), b"userName") && c.claim(Field::RoleName) {
             let name = match r.string()? {
                 Some(s) if !s.escaped => std::str::from_utf8(s.raw).ok().map(Text::Borrowed),
                 Some(s) => scan::decode_string(s.raw).ok(),
@@ -1361,11 +1333,15 @@ mod tests {
                 assert!(identity_key(&v).is_none(), "{key}");
             }
         }
-        assert!(same(b"sessionIssuer", b"sessionIssuer"));
-        assert!(!same(b"sessionIssueR", b"sessionIssuer"));
-        assert!(!same(b"SessionIssuer", b"sessionIssuer"));
-        assert!(!same(b"sessionIssue", b"sessionIssuer"));
-        assert!(same(b"", b"") && same(b"a", b"a") && !same(b"a", b"b"));
+        assert!(scan::is_literal(b"sessionIssuer", b"sessionIssuer"));
+        assert!(!scan::is_literal(b"sessionIssueR", b"sessionIssuer"));
+        assert!(!scan::is_literal(b"SessionIssuer", b"sessionIssuer"));
+        assert!(!scan::is_literal(b"sessionIssue", b"sessionIssuer"));
+        assert!(
+            scan::is_literal(b"", b"")
+                && scan::is_literal(b"a", b"a")
+                && !scan::is_literal(b"a", b"b")
+        );
     }
 
     /// A small deterministic generator for the property tests below. `plain`: no

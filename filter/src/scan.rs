@@ -1290,6 +1290,38 @@ pub fn prefix_hash(value: &[u8]) -> u64 {
         | 1
 }
 
+/// Whether `key` is `literal` (a constant: a key name the readers look for). Up to
+/// sixteen bytes: compared as the first and last
+/// eight (or four, or two) bytes, overlapping when shorter, which with a literal
+/// folds into two constants and no call; longer keys by [`bytes_eq`].
+#[inline(always)]
+pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
+    let n = literal.len();
+    if key.len() != n {
+        return false;
+    }
+    #[inline(always)]
+    fn word<const N: usize>(t: &[u8], at: usize) -> Option<[u8; N]> {
+        t.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
+    }
+    match n {
+        8..=16 => {
+            let w = |t: &[u8], at| word::<8>(t, at).map(u64::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 8) == w(literal, n - 8)
+        }
+        17.. => bytes_eq(key, literal),
+        4..=7 => {
+            let w = |t: &[u8], at| word::<4>(t, at).map(u32::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 4) == w(literal, n - 4)
+        }
+        2..=3 => {
+            let w = |t: &[u8], at| word::<2>(t, at).map(u16::from_le_bytes);
+            w(key, 0) == w(literal, 0) && w(key, n - 2) == w(literal, n - 2)
+        }
+        0..=1 => key == literal,
+    }
+}
+
 /// `text.starts_with(prefix)`: how the value memories of the prefilter and the
 /// reader recognise bytes they have read before. See [`bytes_eq`].
 #[inline]
