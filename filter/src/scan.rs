@@ -1290,35 +1290,22 @@ pub fn prefix_hash(value: &[u8]) -> u64 {
         | 1
 }
 
-/// Whether `key` is `literal` (a constant: a key name the readers look for). Up to
-/// sixteen bytes: compared as the first and last
-/// eight (or four, or two) bytes, overlapping when shorter, which with a literal
-/// folds into two constants and no call; longer keys by [`bytes_eq`].
+/// Whether `key` is `literal` (a constant: a key name the readers look for). From
+/// eight to sixteen bytes: the first and the last eight bytes, overlapping, which
+/// with a literal fold into two constants and no call; shorter keys as
+/// [`short_eq`] compares them, longer ones by [`bytes_eq`].
 #[inline(always)]
 pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
     let n = literal.len();
     if key.len() != n {
         return false;
     }
-    #[inline(always)]
-    fn word<const N: usize>(t: &[u8], at: usize) -> Option<[u8; N]> {
-        t.get(at..).and_then(<[u8]>::first_chunk::<N>).copied()
-    }
     match n {
         8..=16 => {
-            let w = |t: &[u8], at| word::<8>(t, at).map(u64::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 8) == w(literal, n - 8)
+            word_at(key, 0) == word_at(literal, 0) && word_at(key, n - 8) == word_at(literal, n - 8)
         }
         17.. => bytes_eq(key, literal),
-        4..=7 => {
-            let w = |t: &[u8], at| word::<4>(t, at).map(u32::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 4) == w(literal, n - 4)
-        }
-        2..=3 => {
-            let w = |t: &[u8], at| word::<2>(t, at).map(u16::from_le_bytes);
-            w(key, 0) == w(literal, 0) && w(key, n - 2) == w(literal, n - 2)
-        }
-        0..=1 => key == literal,
+        0..=7 => short_eq(key, literal),
     }
 }
 
