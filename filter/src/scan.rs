@@ -1279,12 +1279,7 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// its type and principal id. The value memories pick their slot by it.
 #[inline]
 pub fn prefix_hash(value: &[u8]) -> u64 {
-    let word = |at: usize| {
-        value
-            .get(at..)
-            .and_then(<[u8]>::first_chunk::<8>)
-            .map_or(0, |w| u64::from_le_bytes(*w))
-    };
+    let word = |at: usize| word_at(value, at).unwrap_or(0);
     (word(8) ^ word(24).rotate_left(17) ^ word(40).rotate_left(31) ^ word(56))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15)
         | 1
