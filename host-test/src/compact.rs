@@ -164,9 +164,10 @@ pub fn array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
 
 /// [`array_elements`] of text that is already compact: `None` also when `doc` holds
 /// whitespace outside strings. A `Some` equals `array_elements` of the compacted
-/// text, which is `doc` itself: an S3 delivery file, written compact by CloudTrail,
-/// is split where it lies, without a compacting copy first.
-pub fn compact_array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
+/// text, which is `doc` itself. The reference for [`compact_events`], which the
+/// input side uses.
+#[cfg(test)]
+fn compact_array_elements(doc: &[u8]) -> Option<Vec<Range<usize>>> {
     array_elements_in::<true>(doc)
 }
 
@@ -205,12 +206,15 @@ fn walk_elements(doc: &[u8], element: &mut dyn FnMut(usize) -> Option<usize>) ->
 /// range of its first top-level `eventTime` value.
 pub type CompactEvent = (Range<usize>, Option<Range<usize>>);
 
-/// [`compact_array_elements`] together with each element's `eventTime` value, in
-/// one pass: an element that is a well-shaped object is walked member by member,
+/// The elements of an already compact array (`None` also at whitespace outside
+/// strings: compact it first then) together with each element's `eventTime` value,
+/// in one pass, so an S3 delivery file, written compact by CloudTrail, is split
+/// where it lies: an element that is a well-shaped object is walked member by member,
 /// which gives its end (where the bracket count would end it) and its first
 /// `eventTime` (what [`find_member`] would find) at once. Any other element is ended
-/// by [`value_end`] and searched with [`find_member`], as before. `None` exactly
-/// when [`compact_array_elements`] gives `None`.
+/// by [`value_end`] and searched with [`find_member`], as before. The elements and
+/// times equal those of [`array_elements`] and [`find_member`] on the compacted text
+/// (tested).
 pub fn compact_events(doc: &[u8]) -> Option<Vec<CompactEvent>> {
     let mut events = Vec::new();
     walk_elements(doc, &mut |start| {
