@@ -253,9 +253,6 @@ fn trim(bytes: &[u8]) -> &[u8] {
 /// Turns documents into records: compaction, digest skipping, `Records` splitting.
 struct Splitter {
     batch: bool,
-    /// Take compact lines apart where they lie (off only to test that this changes
-    /// nothing).
-    shortcut: bool,
     buf: Vec<u8>,
     /// Records whose `eventTime` was refused, and the first reason.
     invalid_times: u64,
@@ -266,7 +263,6 @@ impl Splitter {
     fn new(batch: bool) -> Splitter {
         Splitter {
             batch,
-            shortcut: true,
             buf: Vec::new(),
             invalid_times: 0,
             first_invalid: None,
@@ -291,7 +287,7 @@ impl Splitter {
         // apart where they lie: one pass, no compacting copy. The strict readers give
         // exactly what the general path below gives for such a line, and `None` for
         // any other, which then takes that path.
-        if self.shortcut && !self.batch {
+        if !self.batch {
             let array = text
                 .strip_prefix(b"{\"Records\":")
                 .and_then(|rest| rest.strip_suffix(b"}"));
@@ -306,13 +302,14 @@ impl Splitter {
                 return Ok(());
             }
         }
-        if let Some(members) = self
-            .shortcut
-            .then(|| compact::compact_object_members(text))
-            .flatten()
-        {
+        if let Some(members) = compact::compact_object_members(text) {
             return self.object(text, &members, visit);
         }
+        self.compacted_line(text, visit)
+    }
+
+    /// Any line: compacted first, then taken apart.
+    fn compacted_line(&mut self, text: &[u8], visit: &mut Visit<'_>) -> Result<()> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         compact::compact_into(text, &mut buf);
@@ -428,14 +425,17 @@ mod tests {
     /// What `Splitter::line` hands over for `text`.
     fn split(text: &[u8], batch: bool, shortcut: bool) -> Split {
         let mut splitter = Splitter::new(batch);
-        splitter.shortcut = shortcut;
         let mut out = Vec::new();
-        splitter
-            .line(text, &mut |record, time| {
-                out.push((record.to_vec(), time));
-                Ok(())
-            })
-            .expect("line");
+        let mut visit = |record: &[u8], time| {
+            out.push((record.to_vec(), time));
+            Ok(())
+        };
+        if shortcut {
+            splitter.line(text, &mut visit)
+        } else {
+            splitter.compacted_line(text, &mut visit)
+        }
+        .expect("line");
         (out, splitter.invalid_times)
     }
 
