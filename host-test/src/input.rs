@@ -287,20 +287,8 @@ impl Splitter {
         // apart where they lie: one pass, no compacting copy. The strict readers give
         // exactly what the general path below gives for such a line, and `None` for
         // any other, which then takes that path.
-        if !self.batch {
-            let array = text
-                .strip_prefix(b"{\"Records\":")
-                .and_then(|rest| rest.strip_suffix(b"}"));
-            if let Some(events) = array.and_then(compact::compact_events) {
-                let array = array.unwrap_or_default();
-                for (range, time) in events {
-                    let event = array.get(range).unwrap_or_default();
-                    let time = time.and_then(|t| time_text(array.get(t)?));
-                    let time = self.stamp(time);
-                    visit(event, time)?;
-                }
-                return Ok(());
-            }
+        if let Some(split) = self.delivery_file(text, visit) {
+            return split;
         }
         if let Some(members) = compact::compact_object_members(text) {
             return self.object(text, &members, visit);
@@ -339,25 +327,30 @@ impl Splitter {
     /// `doc` is compact; `raw` is what to hand over if `doc` is not an object.
     fn document(&mut self, doc: &[u8], raw: &[u8], visit: &mut Visit<'_>) -> Result<()> {
         // S3 delivery files first, recognised without a pass over the whole object.
-        if !self.batch {
-            let array = doc
-                .strip_prefix(b"{\"Records\":")
-                .and_then(|rest| rest.strip_suffix(b"}"));
-            if let Some(events) = array.and_then(|a| Some((a, compact::array_elements(a)?))) {
-                let (array, ranges) = events;
-                for range in ranges {
-                    let event = &array[range];
-                    let time = self.stamp(event_time(event));
-                    visit(event, time)?;
-                }
-                return Ok(());
-            }
+        if let Some(split) = self.delivery_file(doc, visit) {
+            return split;
         }
         let Some(members) = compact::object_members(doc) else {
             // Not an object we can take apart: hand it over as it is.
             return visit(raw, None);
         };
         self.object(doc, &members, visit)
+    }
+
+    /// An S3 delivery file (`{"Records":[...]}`, compact) handed over one event at a
+    /// time, each stamped with its own `eventTime`; `None` when `doc` is not one (or
+    /// in batch mode, where the file goes over whole).
+    fn delivery_file(&mut self, doc: &[u8], visit: &mut Visit<'_>) -> Option<Result<()>> {
+        if self.batch {
+            return None;
+        }
+        let array = doc.strip_prefix(b"{\"Records\":")?.strip_suffix(b"}")?;
+        let events = compact::compact_events(array)?;
+        Some(events.into_iter().try_for_each(|(range, time)| {
+            let event = array.get(range).unwrap_or_default();
+            let time = self.stamp(time.and_then(|t| time_text(array.get(t)?)));
+            visit(event, time)
+        }))
     }
 
     /// One compact object with its members: a digest is skipped, anything else is
