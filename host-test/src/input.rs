@@ -9,6 +9,10 @@
 //! documents. An S3 delivery document (`{"Records":[...]}`) becomes one record per
 //! event unless `batch` is set.
 //!
+//! Records are handed on a [`Chunk`] at a time: a buffer of about 256 KiB of input
+//! cut at a line end, with each record as a range of it, so the bytes read are
+//! not copied again on their way to the host.
+//!
 //! Before a record is handed over, the whitespace between its tokens is removed:
 //! Fluent Bit's json parser turns the line into msgpack and the wasm filter receives
 //! msgpack turned back into compact JSON, key order kept. This is done on the bytes
@@ -22,6 +26,7 @@ use flate2::read::MultiGzDecoder;
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Where records come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,23 +143,20 @@ pub fn is_digest_path(path: &Path) -> bool {
 }
 
 /// Opens a source, transparently gunzipping it.
-pub fn open(source: &Source) -> Result<Box<dyn BufRead>> {
+pub fn open(source: &Source) -> Result<Box<dyn Read>> {
     let raw: Box<dyn Read> = match source {
         Source::Stdin => Box::new(io::stdin().lock()),
         Source::File(path) => {
             Box::new(File::open(path).with_context(|| format!("cannot open {}", path.display()))?)
         }
     };
-    let mut reader = BufReader::with_capacity(256 * 1024, raw);
+    let mut reader = BufReader::with_capacity(64 * 1024, raw);
     let is_gzip = reader
         .fill_buf()
         .with_context(|| format!("cannot read {}", source.display()))?
         .starts_with(&[0x1f, 0x8b]);
     Ok(if is_gzip {
-        Box::new(BufReader::with_capacity(
-            256 * 1024,
-            MultiGzDecoder::new(reader),
-        ))
+        Box::new(MultiGzDecoder::new(reader))
     } else {
         Box::new(reader)
     })
@@ -170,10 +172,31 @@ pub fn read_records(
     stats: &mut InputStats,
     visit: &mut Visit<'_>,
 ) -> Result<()> {
+    read_chunks(source, batch, stats, &mut |chunk| {
+        chunk
+            .records()
+            .try_for_each(|(record, time)| visit(record, time))
+    })
+}
+
+/// Reads every record of `source` in order, a [`Chunk`] at a time.
+pub fn read_chunks(
+    source: &Source,
+    batch: bool,
+    stats: &mut InputStats,
+    on_chunk: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<()> {
     let mut reader = open(source)?;
     stats.files += 1;
     let mut splitter = Splitter::new(batch);
-    let result = split_records(source, &mut *reader, &mut splitter, stats, visit);
+    let result = split_chunks(
+        source,
+        &mut *reader,
+        CHUNK_BYTES,
+        &mut splitter,
+        stats,
+        on_chunk,
+    );
     stats.invalid_times += splitter.invalid_times;
     if let Some(first) = splitter.first_invalid {
         stats
@@ -183,43 +206,228 @@ pub fn read_records(
     result
 }
 
-fn split_records(
+/// Decompressed bytes read at a time: the lines in them become one [`Chunk`].
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Records per [`Chunk`] at most where they are not ranges of what was read (a
+/// pretty-printed file, read whole).
+const CHUNK_RECORDS: usize = 256;
+
+/// Read buffers of dropped chunks, for the next ones. Reusing them spares a fresh
+/// allocation, its page faults and its zeroing for every stretch of input: with
+/// those, splitting in place cost more than the copies it saves.
+static SPARE_BUFFERS: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+/// Buffers kept at most: every reading thread's chunks in flight, and some.
+const SPARE_BUFFERS_KEPT: usize = 40;
+
+/// A zeroed buffer of `len` bytes, reused when one is spare.
+fn buffer(len: usize) -> Vec<u8> {
+    let spare = (len == CHUNK_BYTES)
+        .then(|| SPARE_BUFFERS.lock().ok()?.pop())
+        .flatten();
+    spare.unwrap_or_else(|| vec![0; len])
+}
+
+/// Keeps a buffer for [`buffer`]; only those of the usual size (one grown for a very
+/// long line goes).
+fn spare(buf: Vec<u8>) {
+    if buf.len() == CHUNK_BYTES {
+        if let Ok(mut spare) = SPARE_BUFFERS.lock() {
+            if spare.len() < SPARE_BUFFERS_KEPT {
+                spare.push(buf);
+            }
+        }
+    }
+}
+
+/// Records of a stretch of input, handed on without copying them: most records are
+/// ranges of the bytes as read (compact lines, the events of a compact S3 delivery
+/// file); the rest (lines that had whitespace to remove) are copies.
+#[derive(Default)]
+pub struct Chunk {
+    /// The input as read (whole lines), then bytes not yet in use.
+    read: Vec<u8>,
+    /// Records made anew, back to back.
+    made: Vec<u8>,
+    records: Vec<(Place, Option<RecordTime>)>,
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        spare(std::mem::take(&mut self.read));
+    }
+}
+
+/// Where a record of a [`Chunk`] lies.
+#[derive(Clone, Copy)]
+enum Place {
+    Read(usize, usize),
+    Made(usize, usize),
+}
+
+impl Chunk {
+    /// The records in input order, each with its time.
+    pub fn records(&self) -> impl Iterator<Item = (&[u8], Option<RecordTime>)> {
+        self.records.iter().map(|&(place, time)| {
+            let record = match place {
+                Place::Read(start, end) => self.read.get(start..end),
+                Place::Made(start, end) => self.made.get(start..end),
+            };
+            (record.unwrap_or_default(), time)
+        })
+    }
+}
+
+/// Gathers the records of one [`Chunk`] while its bytes as read are borrowed by
+/// the splitter: a record that lies inside them is kept as its range, anything
+/// else is copied.
+struct Gather {
+    /// Address and length of the bytes as read (0, 0 when there are none).
+    base: usize,
+    len: usize,
+    made: Vec<u8>,
+    records: Vec<(Place, Option<RecordTime>)>,
+}
+
+impl Gather {
+    fn over(read: &[u8]) -> Gather {
+        Gather {
+            base: read.as_ptr() as usize,
+            len: read.len(),
+            made: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+
+    fn keep(&mut self, record: &[u8], time: Option<RecordTime>) {
+        // Comparing addresses only: a slice of the bytes as read starts inside them
+        // and ends within their length.
+        let start = (record.as_ptr() as usize).wrapping_sub(self.base);
+        let place = if start <= self.len && record.len() <= self.len - start {
+            Place::Read(start, start + record.len())
+        } else {
+            let start = self.made.len();
+            self.made.extend_from_slice(record);
+            Place::Made(start, self.made.len())
+        };
+        self.records.push((place, time));
+    }
+
+    fn into_chunk(self, read: Vec<u8>) -> Chunk {
+        Chunk {
+            read,
+            made: self.made,
+            records: self.records,
+        }
+    }
+}
+
+/// Fills `buf[filled..]` from `reader`; the bytes now filled, and whether the input
+/// ended.
+fn fill(reader: &mut dyn Read, buf: &mut [u8], mut filled: usize) -> io::Result<(usize, bool)> {
+    while let Some(free) = buf.get_mut(filled..).filter(|free| !free.is_empty()) {
+        match reader.read(free) {
+            Ok(0) => return Ok((filled, true)),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((filled, false))
+}
+
+/// Reads `reader` a buffer of `chunk_bytes` at a time, cut after its last newline
+/// (the rest starts the next buffer), and hands the records of its lines on as one
+/// [`Chunk`]. A line longer than a buffer is read on to its end. A file whose first
+/// line opens a document it does not close is read whole as a stream of
+/// (pretty-printed) documents.
+fn split_chunks(
     source: &Source,
-    reader: &mut dyn BufRead,
+    reader: &mut dyn Read,
+    chunk_bytes: usize,
     splitter: &mut Splitter,
     stats: &mut InputStats,
-    visit: &mut Visit<'_>,
+    on_chunk: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
-    let mut line = Vec::new();
+    let chunk_bytes = chunk_bytes.max(1);
+    let mut read = buffer(chunk_bytes);
+    let mut filled = 0;
     let mut first = true;
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("reading {}", source.display()))?;
-        if n == 0 {
-            break;
-        }
-        stats.bytes_read += n as u64;
-        let text = trim(&line);
-        if text.is_empty() {
-            continue;
-        }
-        if first {
-            first = false;
-            if starts_incomplete_document(text) {
-                // A pretty-printed file: read the rest and parse it as a stream.
-                let mut whole = line.clone();
+        // Read on until the new bytes hold a newline, or the input ends.
+        let (complete, filled_to, end) = loop {
+            let before = filled;
+            let (now, end) = fill(reader, &mut read, filled)
+                .with_context(|| format!("reading {}", source.display()))?;
+            stats.bytes_read += (now - before) as u64;
+            filled = now;
+            let new = read.get(before..filled).unwrap_or_default();
+            match memchr::memrchr(b'\n', new) {
+                _ if end => break (filled, filled, true),
+                Some(newline) => break (before + newline + 1, filled, false),
+                None => read.resize(read.len() * 2, 0),
+            }
+        };
+        let mut next = buffer(chunk_bytes.max(filled_to - complete));
+        let carried = read.get(complete..filled_to).unwrap_or_default();
+        next.get_mut(..carried.len())
+            .unwrap_or_default()
+            .copy_from_slice(carried);
+        filled = carried.len();
+        let lines = read.get(..complete).unwrap_or_default();
+        let mut gather = Gather::over(lines);
+        // `memchr` finds the newlines; a byte-by-byte `split` costs as much as inflating.
+        for line in lines_of(lines) {
+            let text = trim(line);
+            if text.is_empty() {
+                continue;
+            }
+            if std::mem::take(&mut first) && starts_incomplete_document(text) {
+                // A pretty-printed file: this line and everything after it.
+                let start = (text.as_ptr() as usize).wrapping_sub(lines.as_ptr() as usize);
+                let mut whole = read.get(start..filled_to).unwrap_or_default().to_vec();
                 let more = reader
                     .read_to_end(&mut whole)
                     .with_context(|| format!("reading {}", source.display()))?;
                 stats.bytes_read += more as u64;
-                return splitter.documents(&whole, visit);
+                return splitter
+                    .documents(&whole, &mut |record, time| {
+                        gather.keep(record, time);
+                        if gather.records.len() >= CHUNK_RECORDS {
+                            let full = std::mem::replace(&mut gather, Gather::over(&[]));
+                            on_chunk(full.into_chunk(Vec::new()))?;
+                        }
+                        Ok(())
+                    })
+                    .and_then(|()| on_chunk(gather.into_chunk(Vec::new())));
             }
+            splitter.line(text, &mut |record, time| {
+                gather.keep(record, time);
+                Ok(())
+            })?;
         }
-        splitter.line(text, visit)?;
+        let done = std::mem::replace(&mut read, next);
+        if gather.records.is_empty() {
+            spare(done);
+        } else {
+            on_chunk(gather.into_chunk(done))?;
+        }
+        if end {
+            spare(read);
+            return Ok(());
+        }
     }
-    Ok(())
+}
+
+/// The lines of `text`, newlines left out (the last one may be empty).
+fn lines_of(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text)
+        .chain(std::iter::once(text.len()))
+        .map(move |end| {
+            let line = text.get(start..end).unwrap_or_default();
+            start = end + 1;
+            line
+        })
 }
 
 /// True when the first line opens a JSON container that it does not close: the file
@@ -488,5 +696,132 @@ mod tests {
             }
         }
         assert_eq!(checked, seeds.len() * 600 * 2);
+    }
+
+    /// Hands out at most `step` bytes per read, as a pipe or a decompressor may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// What reading `text` whole gives: its lines one by one, or, when the first
+    /// line that is not blank opens a document it does not close, everything from
+    /// that line on as a stream of documents.
+    fn read_whole(text: &[u8], batch: bool) -> Split {
+        let mut splitter = Splitter::new(batch);
+        let mut out = Vec::new();
+        let mut visit = |record: &[u8], time| {
+            out.push((record.to_vec(), time));
+            Ok(())
+        };
+        let mut offset = 0;
+        let mut first = true;
+        for line in text.split(|&b| b == b'\n') {
+            let start = offset;
+            offset += line.len() + 1;
+            let trimmed = trim(line);
+            if trimmed.is_empty() {
+                continue;
+            }
+            if std::mem::take(&mut first) && starts_incomplete_document(trimmed) {
+                let rest = &text[start + (line.len() - line.trim_ascii_start().len())..];
+                splitter.documents(rest, &mut visit).expect("documents");
+                break;
+            }
+            splitter.line(trimmed, &mut visit).expect("line");
+        }
+        (out, splitter.invalid_times)
+    }
+
+    /// What `split_chunks` gives for `text`, with the bytes it counted and whether
+    /// any record was copied rather than handed over where it was read.
+    fn read_in_chunks(text: &[u8], batch: bool, chunk: usize, step: usize) -> (Split, u64, bool) {
+        let mut splitter = Splitter::new(batch);
+        let mut stats = InputStats::default();
+        let mut out = Vec::new();
+        let mut copied = false;
+        split_chunks(
+            &Source::Stdin,
+            &mut Trickle { data: text, step },
+            chunk,
+            &mut splitter,
+            &mut stats,
+            &mut |chunk| {
+                copied |= !chunk.made.is_empty();
+                for (record, time) in chunk.records() {
+                    out.push((record.to_vec(), time));
+                }
+                Ok(())
+            },
+        )
+        .expect("split_chunks");
+        ((out, splitter.invalid_times), stats.bytes_read, copied)
+    }
+
+    /// Reading a buffer at a time, whatever its size and however the input trickles
+    /// in, hands over exactly what reading the input whole does: lines cut at buffer
+    /// ends, lines longer than a buffer, blank and `\r\n` lines, no final newline,
+    /// lines that need compacting, pretty-printed files. Compact lines are handed
+    /// over where they were read, not copied.
+    #[test]
+    fn reading_in_chunks_changes_nothing() {
+        let event = |n: usize| {
+            format!(
+                r#"{{"eventVersion":"1.08","eventTime":"2026-06-20T08:0{n}:00Z","eventName":"ListUsers","sourceIPAddress":"1.2.3.{n}","note":"line\nbreak {{ ]"}}"#
+            )
+        };
+        let s3 = format!(r#"{{"Records":[{},{},{}]}}"#, event(1), event(2), event(3));
+        let spaced = r#"{ "eventTime" : "2026-06-20T09:00:00Z", "a": [1, 2] }"#;
+        let long = format!(
+            r#"{{"eventTime":"2026-06-20T10:00:00Z","pad":"{}"}}"#,
+            "x".repeat(3000)
+        );
+        let compact_lines = format!("{s3}\n{}\n{long}\n\n{}\r\n{s3}", event(4), event(5));
+        let inputs = [
+            (compact_lines.clone(), false),
+            (format!("{compact_lines}\n"), false),
+            (format!("\n  \n{compact_lines}\n{spaced}\n"), true),
+            (format!("{spaced}\nnot json at all\n[1, 2]\n"), true),
+            (
+                format!(
+                    "\n{{\n  \"Records\": [\n    {}\n  ]\n}}\n{{\"x\": 1}}\n",
+                    event(6)
+                ),
+                true,
+            ),
+            (String::new(), false),
+        ];
+        let mut checked = 0;
+        for (text, copies) in &inputs {
+            for batch in [false, true] {
+                let whole = read_whole(text.as_bytes(), batch);
+                assert!(text.is_empty() || !whole.0.is_empty());
+                for chunk in [1, 2, 3, 7, 64, 1000, 4096, 1 << 20] {
+                    for step in [1, 5, 4096, usize::MAX] {
+                        if step < 5 && chunk > 64 {
+                            continue;
+                        }
+                        let (split, bytes, copied) =
+                            read_in_chunks(text.as_bytes(), batch, chunk, step);
+                        assert_eq!(split, whole, "chunk {chunk}, step {step}: {text}");
+                        assert_eq!(bytes, text.len() as u64);
+                        if !copies {
+                            assert!(!copied, "a compact line was copied: {text}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 300, "{checked}");
     }
 }

@@ -62,42 +62,15 @@ pub struct ReplayReport {
     pub module_stderr: Vec<u8>,
 }
 
-/// The records of one file, handed from a reading thread to the host: the compact
-/// records back to back in one buffer (one allocation per batch, not per record),
-/// each with its end offset and record time.
-#[derive(Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    records: Vec<(usize, Option<RecordTime>)>,
-}
-
-impl Batch {
-    fn push(&mut self, record: &[u8], time: Option<RecordTime>) {
-        self.bytes.extend_from_slice(record);
-        self.records.push((self.bytes.len(), time));
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&[u8], Option<RecordTime>)> {
-        let mut start = 0;
-        self.records.iter().map(move |&(end, time)| {
-            let record = self.bytes.get(start..end).unwrap_or_default();
-            start = end;
-            (record, time)
-        })
-    }
-}
-
-/// What a reading thread sends for one file: batches of records, then how the file
+/// What a reading thread sends for one file: chunks of records, then how the file
 /// ended (its counts, or why it could not be read).
 enum Piece {
-    Records(Batch),
+    Records(input::Chunk),
     Done(Result<InputStats>),
 }
 
-/// Records per batch: enough to amortise the hand-over, small enough for flat memory.
-const BATCH_RECORDS: usize = 256;
-/// Batches in flight from each reading thread.
-const BATCHES_IN_FLIGHT: usize = 8;
+/// Chunks in flight from each reading thread (each about 256 KiB of input).
+const CHUNKS_IN_FLIGHT: usize = 8;
 /// Reading threads at most by default. Reading (inflate, split) costs more than the
 /// module's own work per record, so the readers, not the host, set the pace.
 pub const MAX_READERS: usize = 4;
@@ -125,21 +98,13 @@ fn read_sources(
 ) {
     for source in sources.iter().skip(first).step_by(step) {
         let mut stats = InputStats::default();
-        let mut pending = Batch::default();
-        let read = input::read_records(source, batch, &mut stats, &mut |record, time| {
-            pending.push(record, time);
-            if pending.records.len() >= BATCH_RECORDS {
-                // The receiver is gone only when the host side stopped early.
-                sender
-                    .send(Piece::Records(std::mem::take(&mut pending)))
-                    .map_err(|_| anyhow::anyhow!("replay stopped"))?;
-            }
-            Ok(())
+        let read = input::read_chunks(source, batch, &mut stats, &mut |chunk| {
+            // The receiver is gone only when the host side stopped early.
+            sender
+                .send(Piece::Records(chunk))
+                .map_err(|_| anyhow::anyhow!("replay stopped"))
         })
         .with_context(|| format!("replaying {}", source_label(source)));
-        if !pending.records.is_empty() && sender.send(Piece::Records(pending)).is_err() {
-            return;
-        }
         if sender.send(Piece::Done(read.map(|()| stats))).is_err() {
             return;
         }
@@ -175,7 +140,7 @@ pub fn replay(
 
     let readers = reader_count(opts.readers, sources.len());
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..readers)
-        .map(|_| mpsc::sync_channel::<Piece>(BATCHES_IN_FLIGHT))
+        .map(|_| mpsc::sync_channel::<Piece>(CHUNKS_IN_FLIGHT))
         .unzip();
     let batch = opts.batch;
     let run_result = thread::scope(|scope| {
@@ -204,7 +169,7 @@ pub fn replay(
                             break;
                         }
                     };
-                    for (record, time) in records.iter() {
+                    for (record, time) in records.records() {
                         let summary = &mut report.summary;
                         summary.records += 1;
                         let time = time.unwrap_or(last_time);
