@@ -174,12 +174,20 @@ impl Config {
 
     /// `eventSource` such as `sts.amazonaws.com`.
     pub fn has_provider(&self, provider: &str) -> bool {
-        let Some(short) = provider.strip_suffix(".amazonaws.com") else {
+        const SUFFIX: &[u8] = b".amazonaws.com";
+        let provider = provider.as_bytes();
+        let Some(cut) = provider.len().checked_sub(SUFFIX.len()) else {
             return false;
         };
-        self.providers
-            .binary_search_by(|p| p.as_str().cmp(short))
-            .is_ok()
+        let (short, suffix) = provider.split_at(cut);
+        // Compared in words, a handful of short names one by one: `strip_suffix` and
+        // the sorted-list search compare through `memcmp`, a byte per step in wasm,
+        // about 500 instructions per candidate.
+        crate::scan::bytes_eq(suffix, SUFFIX)
+            && self
+                .providers
+                .iter()
+                .any(|name| crate::scan::bytes_eq(name.as_bytes(), short))
     }
 
     pub fn vpn_asn(&self, asn: u32) -> Option<&VpnAsn> {
@@ -316,6 +324,44 @@ mod tests {
         assert_eq!(strip("20150331"), "20150331");
         assert_eq!(strip("Listv2"), "Listv2");
         assert_eq!(strip(""), "");
+    }
+
+    #[test]
+    fn provider_lookup_is_the_sorted_search_of_short_names() {
+        let config = super::Config::default();
+        let reference = |provider: &str| {
+            provider
+                .strip_suffix(".amazonaws.com")
+                .is_some_and(|short| {
+                    config
+                        .providers
+                        .binary_search_by(|p| p.as_str().cmp(short))
+                        .is_ok()
+                })
+        };
+        let mut names = vec![
+            "".to_owned(),
+            ".amazonaws.com".to_owned(),
+            "amazonaws.com".to_owned(),
+            "iam.amazonaws.co".to_owned(),
+            "iam.amazonaws.comm".to_owned(),
+            "iam.amazonaws.con".to_owned(),
+            "iamx.amazonaws.com".to_owned(),
+            "ia.amazonaws.com".to_owned(),
+            "IAM.amazonaws.com".to_owned(),
+            "iam.amazonawsXcom".to_owned(),
+            "signin.amazonaws.com".to_owned(),
+            "iam.amazonaws.com.cn".to_owned(),
+        ];
+        for short in &config.providers {
+            names.push(format!("{short}.amazonaws.com"));
+            names.push(format!("{short}.amazonaws.comx"));
+            names.push(format!("x{short}.amazonaws.com"));
+        }
+        for name in &names {
+            assert_eq!(config.has_provider(name), reference(name), "{name:?}");
+        }
+        assert!(config.has_provider("iam.amazonaws.com"));
     }
 
     #[test]
