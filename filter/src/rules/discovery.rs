@@ -2,7 +2,7 @@
 //! discovery action from that ASN in the window (Elastic's `new_terms` on
 //! `source.as.number`, `user.name`, `cloud.account.id`).
 
-use super::{owned, Candidate, Detection, Rule};
+use super::{owned, Detection, Rule, Screened};
 use crate::config::{Config, IdentityKey};
 use crate::event::Event;
 use crate::state::{FirstSeen, State};
@@ -45,7 +45,7 @@ pub fn state_key(state: &State, account: &str, identity: &str, asn: u32) -> u64 
 pub fn evaluate(
     index: Option<usize>,
     event: &Event<'_>,
-    candidate: Candidate,
+    candidate: &Screened<'_>,
     config: &Config,
     state: &mut State,
 ) -> Option<Detection> {
@@ -81,7 +81,7 @@ pub fn evaluate(
         account_id: owned(event.account_id.as_deref()),
         access_key_id: owned(event.access_key_id.as_deref()),
         region: owned(event.region.as_deref()),
-        candidate,
+        candidate: candidate.to_candidate(),
         reason,
         previous_seen,
     })

@@ -132,7 +132,12 @@ impl Evaluator {
         let is_workload = view.workload;
         x.workload = Some(view);
         if is_workload {
-            let key = workload::state_key(self.state(), &candidate);
+            let key = workload::state_key(
+                self.state(),
+                &candidate.arn,
+                candidate.asn,
+                &candidate.action,
+            );
             let hour = workload::hour_of(candidate.time);
             let first = self.state().peek_workload(key, hour);
             let enabled = config.rule_workload;

@@ -89,6 +89,43 @@ pub struct Candidate {
     pub time_source: TimeSource,
 }
 
+/// A [`Candidate`] borrowed from the event and the configuration: what the rules
+/// decide on. Most candidates do not fire, so the owned strings of a [`Candidate`]
+/// are made ([`Screened::to_candidate`]) only for a detection or a caller that keeps
+/// it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Screened<'e> {
+    pub source_ip: IpAddr,
+    pub asn: u32,
+    pub organisation: &'e str,
+    pub category: &'e str,
+    pub range: Option<&'e config::VpnRange>,
+    pub action: &'e str,
+    pub provider: &'e str,
+    pub outcome: &'static str,
+    pub arn: &'e str,
+    pub time: i64,
+    pub time_source: TimeSource,
+}
+
+impl Screened<'_> {
+    pub fn to_candidate(&self) -> Candidate {
+        Candidate {
+            source_ip: self.source_ip,
+            asn: self.asn,
+            organisation: self.organisation.to_owned(),
+            category: self.category.to_owned(),
+            range: self.range.cloned(),
+            action: self.action.to_owned(),
+            provider: self.provider.to_owned(),
+            outcome: self.outcome,
+            arn: self.arn.to_owned(),
+            time: self.time,
+            time_source: self.time_source,
+        }
+    }
+}
+
 /// One fired rule for one event, ready to render.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detection {
@@ -297,6 +334,17 @@ impl Evaluator {
         prefilter::may_hold_candidate(record, &judge, &mut self.memo)
     }
 
+    /// The configuration and the ASN table as the shared conditions read them,
+    /// borrowed apart from the state.
+    fn screening(&self) -> Screening<'_> {
+        Screening {
+            sieve: &self.sieve,
+            actions: &self.actions,
+            table: self.table,
+            config: &self.loaded.config,
+        }
+    }
+
     /// Judges one event; counts candidates and detections.
     pub fn evaluate(
         &mut self,
@@ -305,19 +353,25 @@ impl Evaluator {
         record_time: RecordTime,
         counters: &mut Counters,
     ) -> Option<Detection> {
-        let candidate = self.candidate(event, record_time)?;
+        let screening = Screening {
+            sieve: &self.sieve,
+            actions: &self.actions,
+            table: self.table,
+            config: &self.loaded.config,
+        };
+        let candidate = screening.screen(event, record_time).ok()?;
         counters.candidates = counters.candidates.wrapping_add(1);
         let config = &self.loaded.config;
         let detection = if workload::is_workload(event, config) {
             if !config.rule_workload {
                 return None;
             }
-            workload::evaluate(index, event, candidate, &mut self.state)?
+            workload::evaluate(index, event, &candidate, &mut self.state)?
         } else {
             if !config.rule_discovery {
                 return None;
             }
-            discovery::evaluate(index, event, candidate, config, &mut self.state)?
+            discovery::evaluate(index, event, &candidate, config, &mut self.state)?
         };
         let mut detection = detection;
         if let Some(range) = &detection.candidate.range {
@@ -343,7 +397,7 @@ impl Evaluator {
     /// has no first-seen history or hourly dedup) expresses it. `None` when the event
     /// is not a candidate or its rule is switched off.
     pub fn candidate_rule(&self, event: &Event<'_>, record_time: RecordTime) -> Option<Rule> {
-        self.candidate(event, record_time)?;
+        self.screening().screen(event, record_time).ok()?;
         let config = &self.loaded.config;
         if workload::is_workload(event, config) {
             config.rule_workload.then_some(Rule::Workload)
@@ -367,72 +421,9 @@ impl Evaluator {
         event: &Event<'_>,
         record_time: RecordTime,
     ) -> Result<Candidate, NotCandidate> {
-        let config = &self.loaded.config;
-        let provider = event.provider.as_deref().ok_or(NotCandidate::NoProvider)?;
-        if !config.has_provider(provider) {
-            return Err(NotCandidate::ProviderNotListed);
-        }
-        let action =
-            action::normalise_action(event.action.as_deref().ok_or(NotCandidate::NoAction)?);
-        // The exact set the prefilter asks (`Config::has_action`'s sorted search costs
-        // over a thousand wasm instructions; tests hold the two equal).
-        let name = action.as_bytes();
-        if !(self.sieve.may_hold(name) && self.actions.contains(name)) {
-            return Err(NotCandidate::ActionNotListed);
-        }
-        let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
-        // A plain dotted quad without the general parser (tests hold them equal).
-        let ip = match quick_address(source.as_bytes()) {
-            Quick::V4(ip) => IpAddr::V4(ip),
-            Quick::NotAnAddress => return Err(NotCandidate::SourceNotAnIp),
-            Quick::Other => asn_data::parse_ip(source).map_err(|_| NotCandidate::SourceNotAnIp)?,
-        };
-        let asn = self.table.and_then(|table| table.lookup(ip));
-        // A local range counts whatever the ASN (AS0 when the table has none).
-        let (number, organisation, category, range) =
-            match (config.vpn_source(ip, asn.as_ref().map(|a| a.number)), asn) {
-                (Some(config::VpnSource::Range(r)), asn) => (
-                    asn.as_ref().map_or(0, |a| a.number),
-                    asn.as_ref().map_or(r.label.as_str(), |a| a.organisation),
-                    config::LOCAL_CATEGORY,
-                    Some(r.clone()),
-                ),
-                (Some(config::VpnSource::Asn(listed)), Some(a)) => {
-                    (a.number, a.organisation, listed.category.as_str(), None)
-                }
-                (_, Some(a)) => return Err(NotCandidate::AsnNotListed(a.number)),
-                (_, None) => return Err(NotCandidate::NoAsn),
-            };
-        let arn = event.arn.as_deref().ok_or(NotCandidate::NoPrincipal)?;
-        if arn.is_empty() {
-            return Err(NotCandidate::NoPrincipal);
-        }
-        if config.is_excluded_principal(arn) {
-            return Err(NotCandidate::ExcludedPrincipal);
-        }
-        if event.identity_type.as_deref() == Some("AWSService") {
-            return Err(NotCandidate::AwsService);
-        }
-        if config.is_allowlisted(arn, event.account_id.as_deref(), ip) {
-            return Err(NotCandidate::Allowlisted);
-        }
-        let (time, time_source) = match event.time.as_deref().and_then(parse_event_time) {
-            Some(t) => (t, TimeSource::Event),
-            None => (i64::from(record_time.sec), TimeSource::Record),
-        };
-        Ok(Candidate {
-            source_ip: ip,
-            asn: number,
-            organisation: organisation.to_owned(),
-            category: category.to_owned(),
-            range,
-            action: action.to_owned(),
-            provider: provider.to_owned(),
-            outcome: event.outcome().as_str(),
-            arn: arn.to_owned(),
-            time,
-            time_source,
-        })
+        self.screening()
+            .screen(event, record_time)
+            .map(|screened| screened.to_candidate())
     }
 
     /// Whether a candidate is judged by rule B (workload) rather than rule A.
@@ -464,6 +455,82 @@ struct Screening<'e> {
     actions: &'e ActionSet,
     table: Option<&'static asn_data::Table<'static>>,
     config: &'e Config,
+}
+
+impl<'e> Screening<'e> {
+    /// [`Evaluator::screen`], borrowing what it finds.
+    fn screen(
+        &self,
+        event: &'e Event<'_>,
+        record_time: RecordTime,
+    ) -> Result<Screened<'e>, NotCandidate> {
+        let config: &'e Config = self.config;
+        let provider = event.provider.as_deref().ok_or(NotCandidate::NoProvider)?;
+        if !config.has_provider(provider) {
+            return Err(NotCandidate::ProviderNotListed);
+        }
+        let action =
+            action::normalise_action(event.action.as_deref().ok_or(NotCandidate::NoAction)?);
+        // The exact set the prefilter asks (`Config::has_action`'s sorted search costs
+        // over a thousand wasm instructions; tests hold the two equal).
+        let name = action.as_bytes();
+        if !(self.sieve.may_hold(name) && self.actions.contains(name)) {
+            return Err(NotCandidate::ActionNotListed);
+        }
+        let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
+        // A plain dotted quad without the general parser (tests hold them equal).
+        let ip = match quick_address(source.as_bytes()) {
+            Quick::V4(ip) => IpAddr::V4(ip),
+            Quick::NotAnAddress => return Err(NotCandidate::SourceNotAnIp),
+            Quick::Other => asn_data::parse_ip(source).map_err(|_| NotCandidate::SourceNotAnIp)?,
+        };
+        let asn = self.table.and_then(|table| table.lookup(ip));
+        // A local range counts whatever the ASN (AS0 when the table has none).
+        let (number, organisation, category, range) =
+            match (config.vpn_source(ip, asn.as_ref().map(|a| a.number)), asn) {
+                (Some(config::VpnSource::Range(r)), asn) => (
+                    asn.as_ref().map_or(0, |a| a.number),
+                    asn.as_ref().map_or(r.label.as_str(), |a| a.organisation),
+                    config::LOCAL_CATEGORY,
+                    Some(r),
+                ),
+                (Some(config::VpnSource::Asn(listed)), Some(a)) => {
+                    (a.number, a.organisation, listed.category.as_str(), None)
+                }
+                (_, Some(a)) => return Err(NotCandidate::AsnNotListed(a.number)),
+                (_, None) => return Err(NotCandidate::NoAsn),
+            };
+        let arn = event.arn.as_deref().ok_or(NotCandidate::NoPrincipal)?;
+        if arn.is_empty() {
+            return Err(NotCandidate::NoPrincipal);
+        }
+        if config.is_excluded_principal(arn) {
+            return Err(NotCandidate::ExcludedPrincipal);
+        }
+        if event.identity_type.as_deref() == Some("AWSService") {
+            return Err(NotCandidate::AwsService);
+        }
+        if config.is_allowlisted(arn, event.account_id.as_deref(), ip) {
+            return Err(NotCandidate::Allowlisted);
+        }
+        let (time, time_source) = match event.time.as_deref().and_then(parse_event_time) {
+            Some(t) => (t, TimeSource::Event),
+            None => (i64::from(record_time.sec), TimeSource::Record),
+        };
+        Ok(Screened {
+            source_ip: ip,
+            asn: number,
+            organisation,
+            category,
+            range,
+            action,
+            provider,
+            outcome: event.outcome().as_str(),
+            arn,
+            time,
+            time_source,
+        })
+    }
 }
 
 impl prefilter::Judge for Screening<'_> {

@@ -3,7 +3,7 @@
 //! leave AWS, so every candidate alerts, deduplicated per principal, ASN and action
 //! within one UTC clock hour.
 
-use super::{owned, Candidate, Detection, Rule};
+use super::{owned, Detection, Rule, Screened};
 use crate::config::Config;
 use crate::event::{session_name, Event};
 use crate::state::State;
@@ -47,12 +47,12 @@ fn role_from_arn(arn: &str) -> Option<&str> {
 }
 
 /// The state key of (principal ARN, ASN, normalised action).
-pub fn state_key(state: &State, candidate: &Candidate) -> u64 {
+pub fn state_key(state: &State, arn: &str, asn: u32, action: &str) -> u64 {
     state.hasher().key(&[
         b"workload",
-        candidate.arn.as_bytes(),
-        &candidate.asn.to_le_bytes(),
-        candidate.action.as_bytes(),
+        arn.as_bytes(),
+        &asn.to_le_bytes(),
+        action.as_bytes(),
     ])
 }
 
@@ -64,21 +64,21 @@ pub fn hour_of(time: i64) -> i64 {
 pub fn evaluate(
     index: Option<usize>,
     event: &Event<'_>,
-    candidate: Candidate,
+    candidate: &Screened<'_>,
     state: &mut State,
 ) -> Option<Detection> {
-    let key = state_key(state, &candidate);
+    let key = state_key(state, candidate.arn, candidate.asn, candidate.action);
     let hour = hour_of(candidate.time);
     if !state.observe_workload(key, hour) {
         return None;
     }
     // `ARN/AS<asn>/action`, pushed rather than formatted (see rule A).
     let mut identity_key = String::with_capacity(candidate.arn.len() + candidate.action.len() + 14);
-    identity_key.push_str(&candidate.arn);
+    identity_key.push_str(candidate.arn);
     identity_key.push_str("/AS");
     crate::time::push_int(&mut identity_key, i64::from(candidate.asn));
     identity_key.push('/');
-    identity_key.push_str(&candidate.action);
+    identity_key.push_str(candidate.action);
     Some(Detection {
         index,
         rule: Rule::Workload,
@@ -92,7 +92,7 @@ pub fn evaluate(
             "workload credentials used from a VPN ASN (first time this UTC hour for this principal, ASN and action)",
         ),
         previous_seen: None,
-        candidate,
+        candidate: candidate.to_candidate(),
     })
 }
 
