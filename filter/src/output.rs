@@ -137,6 +137,8 @@ pub trait Sink {
     fn text(&mut self, text: &str);
     /// An ASCII byte.
     fn ascii(&mut self, byte: u8);
+    /// A time as [`crate::time::time_bytes`] writes it (ASCII).
+    fn time(&mut self, time: &[u8; 20]);
 }
 
 impl Sink for String {
@@ -148,6 +150,11 @@ impl Sink for String {
     fn ascii(&mut self, byte: u8) {
         self.push(char::from(byte));
     }
+    fn time(&mut self, time: &[u8; 20]) {
+        for &byte in time {
+            self.push(char::from(byte));
+        }
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -158,6 +165,10 @@ impl Sink for Vec<u8> {
     #[inline]
     fn ascii(&mut self, byte: u8) {
         self.push(byte);
+    }
+    #[inline]
+    fn time(&mut self, time: &[u8; 20]) {
+        self.extend_from_slice(time);
     }
 }
 
@@ -256,9 +267,7 @@ fn render_one<S: Sink>(out: &mut S, d: &Detection, config_error: Option<&ConfigE
     out.text(",\"outcome\":\"");
     out.text(c.outcome);
     out.text("\",\"time\":\"");
-    let mut time = String::with_capacity(24);
-    push_time(&mut time, c.time);
-    out.text(&time);
+    push_time_to(out, c.time);
     out.text(match c.time_source {
         TimeSource::Event => "\",\"time_source\":\"event\"},\"reason\":",
         TimeSource::Record => "\",\"time_source\":\"record\"},\"reason\":",
@@ -266,9 +275,7 @@ fn render_one<S: Sink>(out: &mut S, d: &Detection, config_error: Option<&ConfigE
     string(out, &d.reason);
     if let Some(previous) = d.previous_seen {
         out.text(",\"previous_seen\":\"");
-        time.clear();
-        push_time(&mut time, previous);
-        out.text(&time);
+        push_time_to(out, previous);
         out.ascii(b'"');
     }
     if let Some(error) = config_error {
@@ -276,6 +283,19 @@ fn render_one<S: Sink>(out: &mut S, d: &Detection, config_error: Option<&ConfigE
         string(out, &error.to_string());
     }
     out.ascii(b'}');
+}
+
+/// [`crate::time::format_time`] of `unix`; years of four digits (every real
+/// event time) without a `String` in between.
+fn push_time_to<S: Sink>(out: &mut S, unix: i64) {
+    match crate::time::time_bytes(unix) {
+        Some(bytes) => out.time(&bytes),
+        None => {
+            let mut text = String::with_capacity(24);
+            push_time(&mut text, unix);
+            out.text(&text);
+        }
+    }
 }
 
 /// `source_as` added by `enrich_all`.
@@ -521,6 +541,26 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn times_render_as_format_time() {
+        for unix in [
+            0,
+            1_781_942_400,
+            -1,
+            -62_167_219_201,
+            253_402_300_799,
+            253_402_300_800,
+            i64::MAX / 2,
+        ] {
+            let mut bytes = Vec::new();
+            push_time_to(&mut bytes, unix);
+            let mut text = String::new();
+            push_time_to(&mut text, unix);
+            assert_eq!(String::from_utf8_lossy(&bytes), format_time(unix), "{unix}");
+            assert_eq!(text, format_time(unix), "{unix}");
         }
     }
 

@@ -6,7 +6,7 @@ use super::{owned, Detection, Rule, Screened};
 use crate::config::{Config, IdentityKey};
 use crate::event::Event;
 use crate::state::{FirstSeen, State};
-use crate::time::format_duration;
+use crate::time::push_duration;
 
 /// The identity the rule tracks, per `identity_key`. `user` follows Elastic's
 /// `user.name` and falls back to the principal ARN where Elastic leaves it empty
@@ -60,7 +60,7 @@ pub fn evaluate(
     // thousands of wasm instructions per alert.
     let mut reason = String::with_capacity(80);
     reason.push_str("first seen for this key in ");
-    reason.push_str(&format_duration(config.window_secs));
+    push_duration(&mut reason, config.window_secs);
     if let Some(at) = previous_seen {
         reason.push_str(" (previously seen ");
         crate::time::push_time(&mut reason, at);
