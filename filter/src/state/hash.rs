@@ -8,20 +8,39 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+/// The first parts of the rules' state keys (`rules::discovery::state_key`,
+/// `rules::workload::state_key`): the hash state after each is kept, so a key
+/// costs two compressions less.
+const COMMON_FIRST_PARTS: [&[u8]; 2] = [b"discovery", b"workload"];
+
 /// Hashes the parts of a state key under the per-journal secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyHasher {
     k0: u64,
     k1: u64,
+    /// The state after absorbing each of [`COMMON_FIRST_PARTS`] (with its length).
+    after_first: [SipHash24; 2],
 }
 
 impl KeyHasher {
+    fn new(k0: u64, k1: u64) -> KeyHasher {
+        let after = |part: &[u8]| {
+            let mut sip = SipHash24::new(k0, k1);
+            sip.write(&(part.len() as u64).to_le_bytes());
+            sip.write(part);
+            sip
+        };
+        let [a, b] = COMMON_FIRST_PARTS;
+        KeyHasher {
+            k0,
+            k1,
+            after_first: [after(a), after(b)],
+        }
+    }
+
     pub fn from_secret(secret: [u8; 16]) -> KeyHasher {
         let (lo, hi) = secret.split_at(8);
-        KeyHasher {
-            k0: u64::from_le_bytes(to_8(lo)),
-            k1: u64::from_le_bytes(to_8(hi)),
-        }
+        KeyHasher::new(u64::from_le_bytes(to_8(lo)), u64::from_le_bytes(to_8(hi)))
     }
 
     /// A fresh random secret. std's `RandomState` is seeded from the system's
@@ -33,10 +52,7 @@ impl KeyHasher {
             h.write_u64(salt);
             h.finish()
         };
-        KeyHasher {
-            k0: draw(0x7670_6e72_6563_6f6e),
-            k1: draw(0x6a6f_7572_6e61_6c31),
-        }
+        KeyHasher::new(draw(0x7670_6e72_6563_6f6e), draw(0x6a6f_7572_6e61_6c31))
     }
 
     pub fn secret(&self) -> [u8; 16] {
@@ -50,8 +66,15 @@ impl KeyHasher {
     /// The key of a tuple of byte strings. Each part is preceded by its length, so
     /// `("ab", "c")` and `("a", "bc")` are different keys.
     pub fn key(&self, parts: &[&[u8]]) -> u64 {
-        let mut sip = SipHash24::new(self.k0, self.k1);
-        for part in parts {
+        let kept = parts.split_first().and_then(|(first, rest)| {
+            COMMON_FIRST_PARTS
+                .iter()
+                .zip(&self.after_first)
+                .find(|(common, _)| crate::scan::bytes_eq(common, first))
+                .map(|(_, sip)| (*sip, rest))
+        });
+        let (mut sip, rest) = kept.unwrap_or((SipHash24::new(self.k0, self.k1), parts));
+        for part in rest {
             sip.write(&(part.len() as u64).to_le_bytes());
             sip.write(part);
         }
@@ -68,6 +91,7 @@ fn to_8(bytes: &[u8]) -> [u8; 8] {
 }
 
 /// Streaming SipHash-2-4 (Aumasson and Bernstein, 2012).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SipHash24 {
     v: [u64; 4],
     tail: u64,
@@ -220,6 +244,48 @@ mod tests {
                 assert_eq!(ours.finish(), std_sip.finish(), "cut at {a} and {b}");
             }
         }
+    }
+
+    /// Keys starting with a part whose hash state is kept are the keys hashed from
+    /// the start.
+    #[test]
+    fn kept_first_parts_change_no_key() {
+        let k = reference_key();
+        let from_start = |parts: &[&[u8]]| {
+            let mut sip = SipHash24::new(k.k0, k.k1);
+            for part in parts {
+                sip.write(&(part.len() as u64).to_le_bytes());
+                sip.write(part);
+            }
+            sip.finish()
+        };
+        let cases: [&[&[u8]]; 7] = [
+            &[
+                b"discovery",
+                b"111122223333",
+                b"alice",
+                &9009u32.to_le_bytes(),
+            ],
+            &[
+                b"workload",
+                b"arn:aws:sts::1:assumed-role/r/i-0abc",
+                &9u32.to_le_bytes(),
+                b"ListUsers",
+            ],
+            &[b"discovery"],
+            &[b"workload"],
+            &[b"discoverx", b"a"],
+            &[b"work", b"load"],
+            &[],
+        ];
+        for parts in cases {
+            assert_eq!(k.key(parts), from_start(parts), "{parts:?}");
+        }
+        let other = KeyHasher::from_secret([7; 16]);
+        assert_ne!(
+            other.key(&[b"discovery", b"x"]),
+            k.key(&[b"discovery", b"x"])
+        );
     }
 
     #[test]
