@@ -16,6 +16,7 @@ use crate::event::{parse_event_time, Event};
 use crate::prefilter;
 use crate::state::State;
 use crate::{Counters, RecordTime};
+use std::cell::Cell;
 use std::net::IpAddr;
 
 /// Which rule fired.
@@ -93,11 +94,12 @@ pub struct Candidate {
 /// decide on. Most candidates do not fire, so the owned strings of a [`Candidate`]
 /// are made ([`Screened::to_candidate`]) only for a detection or a caller that keeps
 /// it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub struct Screened<'e> {
     pub source_ip: IpAddr,
     pub asn: u32,
-    pub organisation: &'e str,
+    /// Read only for a detection: see [`Screened::organisation`].
+    organisation: Organisation<'e>,
     pub category: &'e str,
     pub range: Option<&'e config::VpnRange>,
     pub action: &'e str,
@@ -108,12 +110,33 @@ pub struct Screened<'e> {
     pub time_source: TimeSource,
 }
 
-impl Screened<'_> {
+/// Where a candidate's organisation name comes from.
+#[derive(Clone, Copy, Debug)]
+enum Organisation<'e> {
+    /// A local range's label: the table has no ASN for the source.
+    Label(&'e str),
+    /// The table's name for the candidate's ASN.
+    Table(Option<&'static asn_data::Table<'static>>),
+}
+
+impl<'e> Screened<'e> {
+    /// The table's organisation for the ASN (or a local range's label when the table
+    /// has none). Looked up by number, only when asked: the ASN's entry is the one
+    /// `Table::lookup` finds for the address (each number has one entry).
+    pub fn organisation(&self) -> &'e str {
+        match self.organisation {
+            Organisation::Label(label) => label,
+            Organisation::Table(table) => table
+                .and_then(|table| table.organisation(self.asn))
+                .unwrap_or(""),
+        }
+    }
+
     pub fn to_candidate(&self) -> Candidate {
         Candidate {
             source_ip: self.source_ip,
             asn: self.asn,
-            organisation: self.organisation.to_owned(),
+            organisation: self.organisation().to_owned(),
             category: self.category.to_owned(),
             range: self.range.cloned(),
             action: self.action.to_owned(),
@@ -224,6 +247,44 @@ pub struct Evaluator {
     sieve: ActionSieve,
     actions: ActionSet,
     memo: prefilter::Memo,
+    /// The address the prefilter last read and what it found for it.
+    source: Cell<Option<SourceFinding>>,
+}
+
+/// A `sourceIPAddress` text as the prefilter read it: its address and, when the
+/// prefilter looked it up, its AS number. Handed to the rules, which read the same
+/// text of the same record and would find the same: they use it only when the text
+/// is byte for byte the one they read (the prefilter may not have run, or run on
+/// another record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SourceFinding {
+    text: [u8; SourceFinding::MAX_TEXT],
+    len: usize,
+    ip: IpAddr,
+    /// `Some` when looked up: `Table::lookup_number` of `ip`.
+    number: Option<Option<u32>>,
+}
+
+impl SourceFinding {
+    /// Longer than any address text (an IPv6 address with an embedded IPv4 is 45).
+    const MAX_TEXT: usize = 48;
+
+    fn new(text: &[u8], ip: IpAddr, number: Option<Option<u32>>) -> Option<SourceFinding> {
+        let mut copy = [0u8; SourceFinding::MAX_TEXT];
+        copy.get_mut(..text.len())?.copy_from_slice(text);
+        Some(SourceFinding {
+            text: copy,
+            len: text.len(),
+            ip,
+            number,
+        })
+    }
+
+    fn is_for(&self, text: &[u8]) -> bool {
+        self.text
+            .get(..self.len)
+            .is_some_and(|mine| crate::scan::bytes_eq(mine, text))
+    }
 }
 
 /// The configured actions, bucketed by their [`ActionSieve`] bit: an exact set whose
@@ -300,6 +361,7 @@ impl Evaluator {
             sieve,
             actions,
             memo: prefilter::Memo::default(),
+            source: Cell::new(None),
         }
     }
 
@@ -330,6 +392,7 @@ impl Evaluator {
             actions: &self.actions,
             table: self.table,
             config: &self.loaded.config,
+            source: &self.source,
         };
         prefilter::may_hold_candidate(record, &judge, &mut self.memo)
     }
@@ -342,6 +405,7 @@ impl Evaluator {
             actions: &self.actions,
             table: self.table,
             config: &self.loaded.config,
+            source: &self.source,
         }
     }
 
@@ -358,6 +422,7 @@ impl Evaluator {
             actions: &self.actions,
             table: self.table,
             config: &self.loaded.config,
+            source: &self.source,
         };
         let candidate = screening.screen(event, record_time).ok()?;
         counters.candidates = counters.candidates.wrapping_add(1);
@@ -455,6 +520,7 @@ struct Screening<'e> {
     actions: &'e ActionSet,
     table: Option<&'static asn_data::Table<'static>>,
     config: &'e Config,
+    source: &'e Cell<Option<SourceFinding>>,
 }
 
 impl<'e> Screening<'e> {
@@ -478,28 +544,33 @@ impl<'e> Screening<'e> {
             return Err(NotCandidate::ActionNotListed);
         }
         let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
-        // A plain dotted quad without the general parser (tests hold them equal).
-        let ip = match quick_address(source.as_bytes()) {
-            Quick::V4(ip) => IpAddr::V4(ip),
-            Quick::NotAnAddress => return Err(NotCandidate::SourceNotAnIp),
-            Quick::Other => asn_data::parse_ip(source).map_err(|_| NotCandidate::SourceNotAnIp)?,
+        let found = self
+            .source
+            .get()
+            .filter(|found| found.is_for(source.as_bytes()));
+        let ip = match found {
+            Some(found) => found.ip,
+            None => parse_address(source).ok_or(NotCandidate::SourceNotAnIp)?,
         };
-        let asn = self.table.and_then(|table| table.lookup(ip));
+        let asn = match found.and_then(|found| found.number) {
+            Some(number) => number,
+            None => self.table.and_then(|table| table.lookup_number(ip)),
+        };
+        let in_table = Organisation::Table(self.table);
         // A local range counts whatever the ASN (AS0 when the table has none).
-        let (number, organisation, category, range) =
-            match (config.vpn_source(ip, asn.as_ref().map(|a| a.number)), asn) {
-                (Some(config::VpnSource::Range(r)), asn) => (
-                    asn.as_ref().map_or(0, |a| a.number),
-                    asn.as_ref().map_or(r.label.as_str(), |a| a.organisation),
-                    config::LOCAL_CATEGORY,
-                    Some(r),
-                ),
-                (Some(config::VpnSource::Asn(listed)), Some(a)) => {
-                    (a.number, a.organisation, listed.category.as_str(), None)
-                }
-                (_, Some(a)) => return Err(NotCandidate::AsnNotListed(a.number)),
-                (_, None) => return Err(NotCandidate::NoAsn),
-            };
+        let (number, organisation, category, range) = match (config.vpn_source(ip, asn), asn) {
+            (Some(config::VpnSource::Range(r)), asn) => (
+                asn.unwrap_or(0),
+                asn.map_or(Organisation::Label(r.label.as_str()), |_| in_table),
+                config::LOCAL_CATEGORY,
+                Some(r),
+            ),
+            (Some(config::VpnSource::Asn(listed)), Some(a)) => {
+                (a, in_table, listed.category.as_str(), None)
+            }
+            (_, Some(a)) => return Err(NotCandidate::AsnNotListed(a)),
+            (_, None) => return Err(NotCandidate::NoAsn),
+        };
         let arn = event.arn.as_deref().ok_or(NotCandidate::NoPrincipal)?;
         if arn.is_empty() {
             return Err(NotCandidate::NoPrincipal);
@@ -567,11 +638,28 @@ impl prefilter::Judge for Screening<'_> {
         };
         // A local range counts whatever the ASN; checked first as it is cheap
         // (nothing at all without `add_vpn_cidrs`).
-        self.config.vpn_range(ip).is_some()
-            || self
-                .table
-                .and_then(|table| table.lookup_number(ip))
-                .is_some_and(|number| self.config.vpn_category(number).is_some())
+        let (may, number) = if self.config.vpn_range(ip).is_some() {
+            (true, None)
+        } else {
+            let number = self.table.and_then(|table| table.lookup_number(ip));
+            let listed = number.is_some_and(|number| self.config.vpn_category(number).is_some());
+            (listed, Some(number))
+        };
+        // Only for an address that goes on to the rules: the others pay nothing.
+        if may {
+            self.source.set(SourceFinding::new(raw, ip, number));
+        }
+        may
+    }
+}
+
+/// The address in a `sourceIPAddress` text, as [`asn_data::parse_ip`] reads it; a
+/// plain dotted quad without the general parser (tests hold them equal).
+fn parse_address(text: &str) -> Option<IpAddr> {
+    match quick_address(text.as_bytes()) {
+        Quick::V4(ip) => Some(IpAddr::V4(ip)),
+        Quick::NotAnAddress => None,
+        Quick::Other => asn_data::parse_ip(text).ok(),
     }
 }
 
@@ -863,6 +951,65 @@ allow_cidrs = ["8.8.8.128/25"]
                     .ends_with("; source in local VPN range 8.8.8.0/24 (ACME VPN exits)"),
                 "{}",
                 d.reason
+            );
+        }
+
+        /// What the prefilter hands over changes no verdict: after the prefilter read
+        /// any record, screening any event gives what screening it afresh gives
+        /// (stale or foreign findings included), with and without local ranges.
+        #[test]
+        fn the_prefilters_findings_change_nothing() {
+            let addresses = [
+                "146.70.117.42",
+                "146.70.117.43",
+                "::ffff:146.70.117.42",
+                "8.8.8.8",
+                "8.8.8.200",
+                "10.1.2.3",
+                "9.9.9.9",
+                "2001:4860:4860::8888",
+                " 146.70.117.42",
+                "ec2.amazonaws.com",
+            ];
+            let time = RecordTime::default();
+            for config in ["", TOML] {
+                let fresh = evaluator(config);
+                let mut handed = evaluator(config);
+                let mut used = 0;
+                for read in addresses {
+                    let passed = handed.prefilter(record(read).as_bytes());
+                    for screened in addresses {
+                        let expected = fresh.screen(&event(screened), time);
+                        assert_eq!(
+                            handed.screen(&event(screened), time),
+                            expected,
+                            "prefilter read {read}, screened {screened}"
+                        );
+                        used += usize::from(passed && read == screened && expected.is_ok());
+                    }
+                }
+                // The hand-over was there to be used.
+                assert!(used >= 2, "{used}");
+            }
+        }
+
+        /// A candidate's organisation is looked up by its number: the ASN's entry
+        /// is the one the address lookup finds.
+        #[test]
+        fn organisation_by_number_is_the_lookups() {
+            let Some(table) = asn_data::baked() else {
+                return;
+            };
+            for asn in table.asns() {
+                assert_eq!(table.organisation(asn.number), Some(asn.organisation));
+            }
+            let c = evaluator("")
+                .screen(&event("146.70.117.42"), RecordTime::default())
+                .expect("candidate");
+            let ip = "146.70.117.42".parse().expect("address");
+            assert_eq!(
+                table.lookup(ip).map(|a| a.organisation.to_owned()),
+                Some(c.organisation)
             );
         }
 
