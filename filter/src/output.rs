@@ -389,7 +389,7 @@ pub fn string<S: Sink>(out: &mut S, text: &str) {
 #[inline]
 fn next_escapable(bytes: &[u8], mut at: usize) -> usize {
     loop {
-        at = crate::scan::next_string_special(bytes, at);
+        at = crate::scan::next_string_special_in(bytes, at);
         match bytes.get(at) {
             Some(&b) if b >= 0x80 => at += 1,
             _ => return at,

@@ -568,6 +568,29 @@ fn string_special(w: u64) -> u64 {
         & HIGHS
 }
 
+/// [`next_string_special`] in a text of its own rather than a document (a string
+/// the output escapes): where fewer than eight bytes are left, the last eight bytes
+/// are read as one word overlapping bytes already found plain, instead of one byte
+/// at a time.
+#[inline]
+pub(crate) fn next_string_special_in(text: &[u8], pos: usize) -> usize {
+    let len = text.len();
+    let cut = pos + len.saturating_sub(pos) / 8 * 8;
+    let found = next_string_special(text.get(..cut).unwrap_or_default(), pos);
+    if found < cut || cut >= len {
+        return found;
+    }
+    // Nothing special in `pos..cut`: the lowest flagged byte of a word starting at
+    // or after `pos` is the first special one after `cut`.
+    match len.checked_sub(8).filter(|&start| start >= pos) {
+        Some(start) => match word_at(text, start).map_or(0, string_special) {
+            0 => len,
+            special => start + (special.trailing_zeros() / 8) as usize,
+        },
+        None => next_string_special(text, cut),
+    }
+}
+
 /// The first byte at or after `pos` that is special inside a string (see
 /// [`string_special`]), eight bytes per step; `doc.len()` if none.
 #[inline(always)]
@@ -1509,6 +1532,34 @@ mod tests {
 
     /// `bytes_eq` against the standard library: every length up to three chunks and
     /// a bit, equal, one byte changed at every place, and one byte shorter.
+    #[test]
+    fn specials_in_a_text_are_the_documents() {
+        for len in 0..40usize {
+            for first in 0..=len {
+                for second in [first, first + 1, first + 7, len.saturating_sub(1)] {
+                    for special in [b'"', b'\\', b'\n', 0x1f, 0x7f, 0x80, 0xff] {
+                        let text: Vec<u8> = (0..len)
+                            .map(|i| {
+                                if i == first || i == second {
+                                    special
+                                } else {
+                                    b'a' + (i % 26) as u8
+                                }
+                            })
+                            .collect();
+                        for pos in 0..=len + 1 {
+                            assert_eq!(
+                                next_string_special_in(&text, pos),
+                                next_string_special(&text, pos),
+                                "{len} {first} {second} {special} {pos}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn find_agrees_with_a_window_search() {
         // A small alphabet makes partial matches, repeated first and last bytes and
