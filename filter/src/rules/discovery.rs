@@ -34,12 +34,14 @@ fn non_empty(text: Option<&str>) -> Option<&str> {
 
 /// The state key of (account, identity, ASN).
 pub fn state_key(state: &State, account: &str, identity: &str, asn: u32) -> u64 {
-    state.hasher().key(&[
-        b"discovery",
-        account.as_bytes(),
-        identity.as_bytes(),
-        &asn.to_le_bytes(),
-    ])
+    state
+        .hasher()
+        .key(&key_parts(account, identity, &asn.to_le_bytes()))
+}
+
+/// What [`state_key`] hashes.
+fn key_parts<'a>(account: &'a str, identity: &'a str, asn: &'a [u8; 4]) -> [&'a [u8]; 4] {
+    [b"discovery", account.as_bytes(), identity.as_bytes(), asn]
 }
 
 pub fn evaluate(
@@ -51,7 +53,7 @@ pub fn evaluate(
 ) -> Option<Detection> {
     let identity = identity(event, config)?;
     let account = event.account_id.as_deref().unwrap_or_default();
-    let key = state_key(state, account, identity, candidate.asn);
+    let key = state.key(&key_parts(account, identity, &candidate.asn.to_le_bytes()));
     let previous_seen = match state.observe_identity(key, candidate.time) {
         FirstSeen::New { previous } => previous,
         FirstSeen::Recent { .. } => return None,

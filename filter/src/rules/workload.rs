@@ -48,12 +48,14 @@ fn role_from_arn(arn: &str) -> Option<&str> {
 
 /// The state key of (principal ARN, ASN, normalised action).
 pub fn state_key(state: &State, arn: &str, asn: u32, action: &str) -> u64 {
-    state.hasher().key(&[
-        b"workload",
-        arn.as_bytes(),
-        &asn.to_le_bytes(),
-        action.as_bytes(),
-    ])
+    state
+        .hasher()
+        .key(&key_parts(arn, &asn.to_le_bytes(), action))
+}
+
+/// What [`state_key`] hashes.
+fn key_parts<'a>(arn: &'a str, asn: &'a [u8; 4], action: &'a str) -> [&'a [u8]; 4] {
+    [b"workload", arn.as_bytes(), asn, action.as_bytes()]
 }
 
 /// The UTC clock hour (hours since 1970) rule B deduplicates within.
@@ -67,7 +69,11 @@ pub fn evaluate(
     candidate: &Screened<'_>,
     state: &mut State,
 ) -> Option<Detection> {
-    let key = state_key(state, candidate.arn, candidate.asn, candidate.action);
+    let key = state.key(&key_parts(
+        candidate.arn,
+        &candidate.asn.to_le_bytes(),
+        candidate.action,
+    ));
     let hour = hour_of(candidate.time);
     if !state.observe_workload(key, hour) {
         return None;

@@ -63,6 +63,25 @@ impl KeyHasher {
         out
     }
 
+    /// [`KeyHasher::key`] of the parts whose length-prefixed concatenation is
+    /// `message` (each part's length as eight little-endian bytes, then the part):
+    /// one write of contiguous bytes, cheaper than part by part.
+    pub fn key_of_message(&self, message: &[u8]) -> u64 {
+        let kept = COMMON_FIRST_PARTS
+            .iter()
+            .zip(&self.after_first)
+            .find_map(|(common, sip)| {
+                let (len, rest) = message.split_first_chunk::<8>()?;
+                let (part, rest) = rest.split_at_checked(common.len())?;
+                (u64::from_le_bytes(*len) == common.len() as u64
+                    && crate::scan::bytes_eq(part, common))
+                .then_some((*sip, rest))
+            });
+        let (mut sip, rest) = kept.unwrap_or((SipHash24::new(self.k0, self.k1), message));
+        sip.write(rest);
+        sip.finish()
+    }
+
     /// The key of a tuple of byte strings. Each part is preceded by its length, so
     /// `("ab", "c")` and `("a", "bc")` are different keys.
     pub fn key(&self, parts: &[&[u8]]) -> u64 {
@@ -280,6 +299,14 @@ mod tests {
         ];
         for parts in cases {
             assert_eq!(k.key(parts), from_start(parts), "{parts:?}");
+        }
+        for parts in cases {
+            let mut message = Vec::new();
+            for part in parts {
+                message.extend_from_slice(&(part.len() as u64).to_le_bytes());
+                message.extend_from_slice(part);
+            }
+            assert_eq!(k.key_of_message(&message), from_start(parts), "{parts:?}");
         }
         let other = KeyHasher::from_secret([7; 16]);
         assert_ne!(

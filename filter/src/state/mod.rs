@@ -18,6 +18,7 @@ mod dedup;
 mod hash;
 mod journal;
 mod lastseen;
+mod recent_key;
 mod table;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use lastseen::{FirstSeen, LATE_ARRIVAL_MARGIN};
 use dedup::HourDedup;
 use journal::Journal;
 use lastseen::LastSeen;
+use recent_key::RecentKey;
 
 /// The journal is compacted when it holds more entries than twice the live keys
 /// plus this slack (so a small state is not rewritten over and over).
@@ -94,6 +96,8 @@ pub struct StateStats {
 pub struct State {
     config: StateConfig,
     hasher: KeyHasher,
+    /// Set once, with the hasher: keys are made under no other.
+    recent_key: RecentKey,
     identities: LastSeen,
     workloads: HourDedup,
     journal: Option<Journal>,
@@ -115,6 +119,7 @@ impl State {
         State {
             config,
             hasher: KeyHasher::random(),
+            recent_key: RecentKey::default(),
             identities: LastSeen::new(config.window_secs, config.max_keys),
             workloads: HourDedup::new(config.max_keys),
             journal: None,
@@ -131,7 +136,7 @@ impl State {
     /// secret itself.
     pub fn in_memory_keyed(config: StateConfig, hasher: KeyHasher) -> State {
         let mut state = State::in_memory(config);
-        state.hasher = hasher;
+        state.set_hasher(hasher);
         state
     }
 
@@ -154,7 +159,7 @@ impl State {
         let identities = &mut state.identities;
         let workloads = &mut state.workloads;
         let opened = Journal::open(dir, &mut |entry| apply(identities, workloads, entry));
-        state.hasher = opened.hasher;
+        state.set_hasher(opened.hasher);
         state.entries_loaded = opened.replay.entries;
         state.corrupt_bytes = opened.replay.corrupt_bytes;
         state.journal_path = Some(journal::path_in(dir));
@@ -174,6 +179,18 @@ impl State {
         &self.hasher
     }
 
+    fn set_hasher(&mut self, hasher: KeyHasher) {
+        self.hasher = hasher;
+        self.recent_key = RecentKey::default();
+    }
+
+    /// `self.hasher().key(parts)`, reusing the last key when its parts are the same
+    /// (the rules make a key for every candidate, mostly the same one in a row).
+    #[inline(always)]
+    pub fn key(&mut self, parts: &[&[u8]]) -> u64 {
+        self.recent_key.key(&self.hasher, parts)
+    }
+
     /// State with no journal, restored from [`State::snapshot`] bytes (keys keep
     /// working: the snapshot carries the key secret). `None` if the bytes are not
     /// a snapshot.
@@ -183,7 +200,7 @@ impl State {
         let workloads = &mut state.workloads;
         let (hasher, replay) =
             journal::decode_snapshot(bytes, &mut |entry| apply(identities, workloads, entry))?;
-        state.hasher = hasher;
+        state.set_hasher(hasher);
         state.entries_loaded = replay.entries;
         state.corrupt_bytes = replay.corrupt_bytes;
         Some(state)
