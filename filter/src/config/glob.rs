@@ -7,6 +7,11 @@ pub struct Glob {
     source: String,
     pattern: Vec<u8>,
     case_insensitive: bool,
+    /// For `*literal*` (no other wildcard): the literal. Such a pattern matches
+    /// exactly the texts that contain it, which a substring search answers for a
+    /// fraction of the matcher's cost (the default workload-role patterns are of this
+    /// form, and every assumed-role candidate is tested against them).
+    infix: Option<Vec<u8>>,
 }
 
 impl Glob {
@@ -16,10 +21,18 @@ impl Glob {
         } else {
             pattern.as_bytes().to_vec()
         };
+        let infix = bytes
+            .strip_prefix(b"*")
+            .and_then(|rest| rest.strip_suffix(b"*"))
+            .filter(|literal| {
+                !literal.is_empty() && !literal.iter().any(|b| matches!(b, b'*' | b'?'))
+            })
+            .map(<[u8]>::to_vec);
         Glob {
             source: pattern.to_owned(),
             pattern: bytes,
             case_insensitive,
+            infix,
         }
     }
 
@@ -28,7 +41,15 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &str) -> bool {
-        self.matches_counting(text, &mut 0)
+        // A literal of valid UTF-8 found in valid UTF-8 starts on a character
+        // boundary, where the matcher's `*` would have stopped.
+        match &self.infix {
+            Some(literal) if self.case_insensitive => {
+                crate::scan::find_ascii_lowercase(text.as_bytes(), literal).is_some()
+            }
+            Some(literal) => crate::scan::find(text.as_bytes(), literal).is_some(),
+            None => self.matches_counting(text, &mut 0),
+        }
     }
 
     /// The matcher, counting loop steps (tests use this to show the cost stays near
@@ -128,6 +149,56 @@ mod tests {
             "arn:aws:iam::*:role/scanner-?",
             "arn:aws:iam::111122223333:role/scanner-1"
         ));
+    }
+
+    /// `*literal*` patterns are answered by a substring search: the same answers as
+    /// the matcher, in both cases of case.
+    #[test]
+    fn infix_patterns_match_as_the_matcher() {
+        let patterns = [
+            "*lambda*",
+            "*ecsTask*",
+            "*-task-role*",
+            "*a*",
+            "*é*",
+            "*Ab*",
+            "**",
+            "*a?*",
+            "*a*b*",
+        ];
+        let texts = [
+            "",
+            "lambda",
+            "my-LAMBDA-role",
+            "lambd",
+            "xlambdax",
+            "ecstask",
+            "MyEcsTaskRole",
+            "app-task-role",
+            "app-TASK-ROLE-x",
+            "aé",
+            "É",
+            "café",
+            "ab",
+            "AB",
+            "xAbx",
+            "a-b",
+        ];
+        for pattern in patterns {
+            for case_insensitive in [false, true] {
+                let glob = Glob::new(pattern, case_insensitive);
+                for text in texts {
+                    assert_eq!(
+                        glob.matches(text),
+                        glob.matches_counting(text, &mut 0),
+                        "{pattern} {case_insensitive} {text:?}"
+                    );
+                }
+            }
+        }
+        assert!(Glob::new("*lambda*", true).infix.is_some());
+        assert!(Glob::new("*a?*", true).infix.is_none());
+        assert!(Glob::new("eks-*", true).infix.is_none());
     }
 
     #[test]
