@@ -1292,15 +1292,45 @@ impl<'a> Iterator for Elements<'a> {
 /// and the byte `needle.len() - 1` on equals its last (an ARN has many `:` but few
 /// `:` followed thirteen bytes on by `/`).
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    find_by::<false>(haystack, needle)
+}
+
+/// [`find`] ignoring ASCII case: the first offset where `haystack`, its ASCII
+/// letters lowered, holds `lowered` (a needle without ASCII capitals). Eight starts
+/// per step as in [`find`], on words lowered at once.
+pub fn find_ascii_lowercase(haystack: &[u8], lowered: &[u8]) -> Option<usize> {
+    find_by::<true>(haystack, lowered)
+}
+
+/// [`find`], with `LOWER` [`find_ascii_lowercase`]: one search loop, each variant
+/// compiled on its own (the constant folds away).
+#[inline(always)]
+fn find_by<const LOWER: bool>(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     let (Some(&first), Some(&last)) = (needle.first(), needle.last()) else {
         return Some(0);
     };
     let tail = needle.len() - 1;
     let last_start = haystack.len().checked_sub(needle.len())?;
+    let lower = |w: u64| if LOWER { lower_ascii(w) } else { w };
+    let byte_at = |at: usize| {
+        let b = haystack.get(at).copied();
+        if LOWER {
+            b.map(|b| b.to_ascii_lowercase())
+        } else {
+            b
+        }
+    };
     let matches_at = |at: usize| {
-        haystack
-            .get(at..at + needle.len())
-            .is_some_and(|window| bytes_eq(window, needle))
+        haystack.get(at..at + needle.len()).is_some_and(|window| {
+            if LOWER {
+                window
+                    .iter()
+                    .zip(needle)
+                    .all(|(b, l)| b.to_ascii_lowercase() == *l)
+            } else {
+                bytes_eq(window, needle)
+            }
+        })
     };
     let (firsts, lasts) = (ONES * u64::from(first), ONES * u64::from(last));
     let mut at = 0;
@@ -1312,7 +1342,7 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         };
         // A high bit for each zero byte of both differences (and possibly above a
         // zero byte: every candidate is compared in full).
-        let (h, t) = (heads ^ firsts, tails ^ lasts);
+        let (h, t) = (lower(heads) ^ firsts, lower(tails) ^ lasts);
         let mut candidates = (h.wrapping_sub(ONES) & !h) & (t.wrapping_sub(ONES) & !t) & HIGHS;
         while candidates != 0 {
             let start = at + (candidates.trailing_zeros() / 8) as usize;
@@ -1323,47 +1353,7 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
         }
         at += 8;
     }
-    (at..=last_start).find(|&start| haystack.get(start) == Some(&first) && matches_at(start))
-}
-
-/// [`find`] ignoring ASCII case: the first offset where `haystack`, its ASCII
-/// letters lowered, holds `lowered` (a needle without ASCII capitals). Eight starts
-/// per step as in [`find`], on words lowered at once.
-pub fn find_ascii_lowercase(haystack: &[u8], lowered: &[u8]) -> Option<usize> {
-    let (Some(&first), Some(&last)) = (lowered.first(), lowered.last()) else {
-        return Some(0);
-    };
-    let tail = lowered.len() - 1;
-    let last_start = haystack.len().checked_sub(lowered.len())?;
-    let matches_at = |at: usize| {
-        haystack.get(at..at + lowered.len()).is_some_and(|window| {
-            window
-                .iter()
-                .zip(lowered)
-                .all(|(b, l)| b.to_ascii_lowercase() == *l)
-        })
-    };
-    let (firsts, lasts) = (ONES * u64::from(first), ONES * u64::from(last));
-    let mut at = 0;
-    while at + 7 <= last_start {
-        let (Some(heads), Some(tails)) = (word_at(haystack, at), word_at(haystack, at + tail))
-        else {
-            break;
-        };
-        let (h, t) = (lower_ascii(heads) ^ firsts, lower_ascii(tails) ^ lasts);
-        let mut candidates = (h.wrapping_sub(ONES) & !h) & (t.wrapping_sub(ONES) & !t) & HIGHS;
-        while candidates != 0 {
-            let start = at + (candidates.trailing_zeros() / 8) as usize;
-            if matches_at(start) {
-                return Some(start);
-            }
-            candidates &= candidates - 1;
-        }
-        at += 8;
-    }
-    (at..=last_start).find(|&start| {
-        haystack.get(start).map(u8::to_ascii_lowercase) == Some(first) && matches_at(start)
-    })
+    (at..=last_start).find(|&start| byte_at(start) == Some(first) && matches_at(start))
 }
 
 /// `u8::to_ascii_lowercase` on each byte of `w`: `A`–`Z` gain 0x20, every other
