@@ -415,8 +415,7 @@ pub fn each_digit(mut n: u64, mut emit: impl FnMut(u8)) {
 
 /// `n` (0..=99) as two digits.
 fn push_two(out: &mut String, n: u32) {
-    out.push(char::from(b'0' + (n / 10 % 10) as u8));
-    out.push(char::from(b'0' + (n % 10) as u8));
+    out.extend(two_digits(n).map(char::from));
 }
 
 #[cfg(test)]
