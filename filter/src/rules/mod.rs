@@ -539,8 +539,7 @@ impl<'e> Screening<'e> {
             action::normalise_action(event.action.as_deref().ok_or(NotCandidate::NoAction)?);
         // The exact set the prefilter asks (`Config::has_action`'s sorted search costs
         // over a thousand wasm instructions; tests hold the two equal).
-        let name = action.as_bytes();
-        if !(self.sieve.may_hold(name) && self.actions.contains(name)) {
+        if !prefilter::Judge::is_action(self, action.as_bytes()) {
             return Err(NotCandidate::ActionNotListed);
         }
         let source = event.source_ip.as_deref().ok_or(NotCandidate::NoSourceIp)?;
