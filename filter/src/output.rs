@@ -139,6 +139,8 @@ pub trait Sink {
     fn ascii(&mut self, byte: u8);
     /// A time as [`crate::time::time_bytes`] writes it (ASCII).
     fn time(&mut self, time: &[u8; 20]);
+    /// `text` between quotes, as is (text that needs no escape).
+    fn quoted(&mut self, text: &str);
 }
 
 impl Sink for String {
@@ -155,6 +157,12 @@ impl Sink for String {
             self.push(char::from(byte));
         }
     }
+    fn quoted(&mut self, text: &str) {
+        self.reserve(text.len() + 2);
+        self.push('"');
+        self.push_str(text);
+        self.push('"');
+    }
 }
 
 impl Sink for Vec<u8> {
@@ -169,6 +177,13 @@ impl Sink for Vec<u8> {
     #[inline]
     fn time(&mut self, time: &[u8; 20]) {
         self.extend_from_slice(time);
+    }
+    #[inline]
+    fn quoted(&mut self, text: &str) {
+        self.reserve(text.len() + 2);
+        self.push(b'"');
+        self.extend_from_slice(text.as_bytes());
+        self.push(b'"');
     }
 }
 
@@ -349,6 +364,11 @@ fn push_ip<S: Sink>(out: &mut S, ip: std::net::IpAddr) {
 /// A JSON string: runs of bytes that need no escape are copied whole, found eight
 /// bytes at a time.
 pub fn string<S: Sink>(out: &mut S, text: &str) {
+    // Nearly every string a detection holds (ARNs, names, ids) is plain ASCII.
+    if crate::scan::is_plain_ascii(text.as_bytes()) {
+        out.quoted(text);
+        return;
+    }
     out.ascii(b'"');
     let bytes = text.as_bytes();
     let mut plain = 0;
@@ -526,21 +546,29 @@ mod tests {
 
     #[test]
     fn escapes_found_at_every_offset() {
-        for len in 0..20 {
+        for len in 0..40 {
+            let plain: String = (0..len)
+                .map(|i| char::from(b'a' + (i % 26) as u8))
+                .collect();
             for at in 0..len {
                 for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', '\u{e9}'] {
-                    let text: String = (0..len)
-                        .map(|i| if i == at { special } else { 'a' })
+                    let text: String = plain
+                        .chars()
+                        .enumerate()
+                        .map(|(i, c)| if i == at { special } else { c })
                         .collect();
+                    let expected = serde_json::to_string(&text).unwrap_or_default();
                     let mut out = String::new();
                     string(&mut out, &text);
-                    assert_eq!(
-                        out,
-                        serde_json::to_string(&text).unwrap_or_default(),
-                        "{text:?}"
-                    );
+                    assert_eq!(out, expected, "{text:?}");
+                    let mut bytes = Vec::new();
+                    string(&mut bytes, &text);
+                    assert_eq!(String::from_utf8_lossy(&bytes), expected, "{text:?}");
                 }
             }
+            let mut out = Vec::new();
+            string(&mut out, &plain);
+            assert_eq!(String::from_utf8_lossy(&out), format!("\"{plain}\""));
         }
     }
 
