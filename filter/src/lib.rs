@@ -187,7 +187,7 @@ impl Engine {
             return pass;
         }
         self.counters.parsed = self.counters.parsed.wrapping_add(1);
-        self.detections.clear();
+        self.evaluator.recycle(&mut self.detections);
         let mut enrichment = None;
         let evaluator = &mut self.evaluator;
         let detections = &mut self.detections;

@@ -2,7 +2,8 @@
 //! discovery action from that ASN in the window (Elastic's `new_terms` on
 //! `source.as.number`, `user.name`, `cloud.account.id`).
 
-use super::{owned, Detection, Rule, Screened};
+use super::spare::Spare;
+use super::{Detection, Rule, Screened};
 use crate::config::{Config, IdentityKey};
 use crate::event::Event;
 use crate::state::{FirstSeen, State};
@@ -50,6 +51,7 @@ pub fn evaluate(
     candidate: &Screened<'_>,
     config: &Config,
     state: &mut State,
+    spare: &mut Spare,
 ) -> Option<Detection> {
     let identity = identity(event, config)?;
     let account = event.account_id.as_deref().unwrap_or_default();
@@ -60,16 +62,14 @@ pub fn evaluate(
     };
     // Built by pushing rather than `format!`: the formatting machinery costs
     // thousands of wasm instructions per alert.
-    let mut reason = String::with_capacity(80);
-    reason.push_str("first seen for this key in ");
+    let mut reason = spare.text("first seen for this key in ");
     push_duration(&mut reason, config.window_secs);
     if let Some(at) = previous_seen {
         reason.push_str(" (previously seen ");
         crate::time::push_time(&mut reason, at);
         reason.push(')');
     }
-    let mut identity_key = String::with_capacity(account.len() + identity.len() + 14);
-    identity_key.push_str(account);
+    let mut identity_key = spare.text(account);
     identity_key.push('/');
     identity_key.push_str(identity);
     identity_key.push_str("/AS");
@@ -78,12 +78,12 @@ pub fn evaluate(
         index,
         rule: Rule::DiscoveryNewIdentity,
         identity_key,
-        identity_type: owned(event.identity_type.as_deref()),
-        user_name: owned(user_name(event)),
-        account_id: owned(event.account_id.as_deref()),
-        access_key_id: owned(event.access_key_id.as_deref()),
-        region: owned(event.region.as_deref()),
-        candidate: candidate.to_candidate(),
+        identity_type: spare.optional(event.identity_type.as_deref()),
+        user_name: spare.optional(user_name(event)),
+        account_id: spare.optional(event.account_id.as_deref()),
+        access_key_id: spare.optional(event.access_key_id.as_deref()),
+        region: spare.optional(event.region.as_deref()),
+        candidate: candidate.to_candidate_in(spare),
         reason,
         previous_seen,
     })

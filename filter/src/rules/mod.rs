@@ -8,6 +8,7 @@
 
 pub mod discovery;
 pub mod explain;
+pub mod spare;
 pub mod workload;
 
 use crate::action;
@@ -133,16 +134,21 @@ impl<'e> Screened<'e> {
     }
 
     pub fn to_candidate(&self) -> Candidate {
+        self.to_candidate_in(&mut spare::Spare::default())
+    }
+
+    /// [`Screened::to_candidate`] with its strings in `spare`'s buffers.
+    pub fn to_candidate_in(&self, spare: &mut spare::Spare) -> Candidate {
         Candidate {
             source_ip: self.source_ip,
             asn: self.asn,
-            organisation: self.organisation().to_owned(),
-            category: self.category.to_owned(),
+            organisation: spare.text(self.organisation()),
+            category: spare.text(self.category),
             range: self.range.cloned(),
-            action: self.action.to_owned(),
-            provider: self.provider.to_owned(),
+            action: spare.text(self.action),
+            provider: spare.text(self.provider),
             outcome: self.outcome,
-            arn: self.arn.to_owned(),
+            arn: spare.text(self.arn),
             time: self.time,
             time_source: self.time_source,
         }
@@ -249,6 +255,8 @@ pub struct Evaluator {
     memo: prefilter::Memo,
     /// The address the prefilter last read and what it found for it.
     source: Cell<Option<SourceFinding>>,
+    /// Buffers of rendered detections, for the next ones ([`Evaluator::recycle`]).
+    spare: spare::Spare,
 }
 
 /// A `sourceIPAddress` text as the prefilter read it: its address and, when the
@@ -362,6 +370,7 @@ impl Evaluator {
             actions,
             memo: prefilter::Memo::default(),
             source: Cell::new(None),
+            spare: spare::Spare::default(),
         }
     }
 
@@ -383,6 +392,12 @@ impl Evaluator {
 
     pub fn table(&self) -> Option<&'static asn_data::Table<'static>> {
         self.table
+    }
+
+    /// Takes back detections that are no longer needed (rendered): their strings
+    /// hold the next detections' fields. Leaves `detections` empty.
+    pub fn recycle(&mut self, detections: &mut Vec<Detection>) {
+        self.spare.keep_all(detections);
     }
 
     /// Cheap test that a record may hold a candidate; `false` is final.
@@ -431,12 +446,19 @@ impl Evaluator {
             if !config.rule_workload {
                 return None;
             }
-            workload::evaluate(index, event, &candidate, &mut self.state)?
+            workload::evaluate(index, event, &candidate, &mut self.state, &mut self.spare)?
         } else {
             if !config.rule_discovery {
                 return None;
             }
-            discovery::evaluate(index, event, &candidate, config, &mut self.state)?
+            discovery::evaluate(
+                index,
+                event,
+                &candidate,
+                config,
+                &mut self.state,
+                &mut self.spare,
+            )?
         };
         let mut detection = detection;
         if let Some(range) = &detection.candidate.range {
@@ -712,10 +734,6 @@ fn quick_address(raw: &[u8]) -> Quick {
         return Quick::V4(std::net::Ipv4Addr::from(octets));
     }
     Quick::Other
-}
-
-fn owned(text: Option<&str>) -> Option<String> {
-    text.map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! leave AWS, so every candidate alerts, deduplicated per principal, ASN and action
 //! within one UTC clock hour.
 
-use super::{owned, Detection, Rule, Screened};
+use super::spare::Spare;
+use super::{Detection, Rule, Screened};
 use crate::config::Config;
 use crate::event::{session_name, Event};
 use crate::state::State;
@@ -68,6 +69,7 @@ pub fn evaluate(
     event: &Event<'_>,
     candidate: &Screened<'_>,
     state: &mut State,
+    spare: &mut Spare,
 ) -> Option<Detection> {
     let key = state.key(&key_parts(
         candidate.arn,
@@ -79,8 +81,7 @@ pub fn evaluate(
         return None;
     }
     // `ARN/AS<asn>/action`, pushed rather than formatted (see rule A).
-    let mut identity_key = String::with_capacity(candidate.arn.len() + candidate.action.len() + 14);
-    identity_key.push_str(candidate.arn);
+    let mut identity_key = spare.text(candidate.arn);
     identity_key.push_str("/AS");
     crate::time::push_int(&mut identity_key, i64::from(candidate.asn));
     identity_key.push('/');
@@ -89,16 +90,16 @@ pub fn evaluate(
         index,
         rule: Rule::Workload,
         identity_key,
-        identity_type: owned(event.identity_type.as_deref()),
-        user_name: owned(super::discovery::user_name(event)),
-        account_id: owned(event.account_id.as_deref()),
-        access_key_id: owned(event.access_key_id.as_deref()),
-        region: owned(event.region.as_deref()),
-        reason: String::from(
+        identity_type: spare.optional(event.identity_type.as_deref()),
+        user_name: spare.optional(super::discovery::user_name(event)),
+        account_id: spare.optional(event.account_id.as_deref()),
+        access_key_id: spare.optional(event.access_key_id.as_deref()),
+        region: spare.optional(event.region.as_deref()),
+        reason: spare.text(
             "workload credentials used from a VPN ASN (first time this UTC hour for this principal, ASN and action)",
         ),
         previous_seen: None,
-        candidate: candidate.to_candidate(),
+        candidate: candidate.to_candidate_in(spare),
     })
 }
 
