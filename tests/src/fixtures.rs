@@ -29,6 +29,21 @@ pub struct Case {
     pub config: Option<String>,
 }
 
+impl Case {
+    /// The rules under this case's configuration (the defaults where it has no
+    /// `.toml`), with fresh in-memory state.
+    pub fn evaluator(&self) -> vpnrecon_filter::rules::Evaluator {
+        use vpnrecon_filter::config;
+        use vpnrecon_filter::state::{State, StateConfig};
+        let loaded = match self.config.as_deref() {
+            Some(text) => config::load_text(text, "vpnrecon.toml", &mut |_| {}),
+            None => config::Loaded::default(),
+        };
+        let state = State::in_memory(StateConfig::from(&loaded.config));
+        vpnrecon_filter::rules::Evaluator::new(loaded, state)
+    }
+}
+
 pub fn case(path_without_ext: &Path) -> Case {
     let with = |ext: &str| path_without_ext.with_extension(ext);
     let expected_text = std::fs::read_to_string(with("expect"))

@@ -5,19 +5,7 @@
 //! what the evaluation then does.
 
 use vpnrecon_e2e::{fixtures, RECORD_TIME_SEC};
-use vpnrecon_filter::config;
-use vpnrecon_filter::rules::Evaluator;
-use vpnrecon_filter::state::{State, StateConfig};
 use vpnrecon_filter::{record, Counters, RecordTime};
-
-fn evaluator(config_text: Option<&str>) -> Evaluator {
-    let loaded = match config_text {
-        Some(text) => config::load_text(text, "vpnrecon.toml", &mut |_| {}),
-        None => config::Loaded::default(),
-    };
-    let state = State::in_memory(StateConfig::from(&loaded.config));
-    Evaluator::new(loaded, state)
-}
 
 #[test]
 fn the_worded_conditions_fail_where_the_rules_fail() {
@@ -29,7 +17,7 @@ fn the_worded_conditions_fail_where_the_rules_fail() {
     cases.push(fixtures::attack_chain());
     let (mut events, mut candidates, mut failures) = (0, 0, std::collections::BTreeSet::new());
     for case in &cases {
-        let mut evaluator = evaluator(case.config.as_deref());
+        let mut evaluator = case.evaluator();
         for (n, line) in case.events.iter().enumerate() {
             let _ = record::visit_events(line.as_bytes(), &mut |slot| {
                 events += 1;

@@ -6,19 +6,8 @@
 
 use vpnrecon_e2e::expect::Verdict;
 use vpnrecon_e2e::{fixtures, RECORD_TIME_SEC};
-use vpnrecon_filter::config;
 use vpnrecon_filter::rules::{Detection, Evaluator, Rule};
-use vpnrecon_filter::state::{State, StateConfig};
 use vpnrecon_filter::{record, Counters, RecordTime};
-
-fn evaluator(config_text: Option<&str>) -> Evaluator {
-    let loaded = match config_text {
-        Some(text) => config::load_text(text, "vpnrecon.toml", &mut |_| {}),
-        None => config::Loaded::default(),
-    };
-    let state = State::in_memory(StateConfig::from(&loaded.config));
-    Evaluator::new(loaded, state)
-}
 
 fn detections(evaluator: &mut Evaluator, line: &str, into: &mut Vec<Detection>) {
     let time = RecordTime {
@@ -39,8 +28,8 @@ fn recycled_strings_change_no_detection() {
     cases.push(fixtures::attack_chain());
     let (mut fired, mut discovery, mut workload) = (0, 0, 0);
     for case in &cases {
-        let mut fresh = evaluator(case.config.as_deref());
-        let mut recycling = evaluator(case.config.as_deref());
+        let mut fresh = case.evaluator();
+        let mut recycling = case.evaluator();
         let mut reused = Vec::new();
         for (n, line) in case.events.iter().enumerate() {
             let mut expected = Vec::new();
