@@ -139,7 +139,8 @@ pub trait Sink {
     fn ascii(&mut self, byte: u8);
     /// A time as [`crate::time::time_bytes`] writes it (ASCII).
     fn time(&mut self, time: &[u8; 20]);
-    /// `text` between quotes, as is (text that needs no escape).
+    /// `text` between quotes, as is: only for text the caller has found needs no
+    /// escape ([`string`] asks [`crate::scan::is_plain_ascii`]).
     fn quoted(&mut self, text: &str);
 }
 
@@ -157,6 +158,7 @@ impl Sink for String {
             self.push(char::from(byte));
         }
     }
+    #[inline]
     fn quoted(&mut self, text: &str) {
         self.reserve(text.len() + 2);
         self.push('"');
@@ -361,8 +363,9 @@ fn push_ip<S: Sink>(out: &mut S, ip: std::net::IpAddr) {
     }
 }
 
-/// A JSON string: runs of bytes that need no escape are copied whole, found eight
-/// bytes at a time.
+/// A JSON string. Plain ASCII text ([`crate::scan::is_plain_ascii`]) is copied
+/// between quotes whole; otherwise runs of bytes that need no escape are copied
+/// whole, found eight bytes at a time, and the bytes between them escaped.
 pub fn string<S: Sink>(out: &mut S, text: &str) {
     // Nearly every string a detection holds (ARNs, names, ids) is plain ASCII.
     if crate::scan::is_plain_ascii(text.as_bytes()) {
@@ -546,7 +549,7 @@ mod tests {
 
     #[test]
     fn escapes_found_at_every_offset() {
-        for len in 0..40 {
+        for len in 0..=40 {
             let plain: String = (0..len)
                 .map(|i| char::from(b'a' + (i % 26) as u8))
                 .collect();

@@ -1630,14 +1630,15 @@ mod tests {
     }
 
     /// `is_plain_ascii` against a byte-by-byte test: every byte value at every place
-    /// of texts up to five words, in the whole words and in the overlapping last one.
+    /// of texts up to five words (40 bytes), in the whole words, in the overlapping
+    /// last one and in the padded word of a text under eight bytes.
     #[test]
     fn plain_text_has_no_special_byte() {
         let plain = |text: &[u8]| {
             text.iter()
                 .all(|&b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
         };
-        for len in 0..40usize {
+        for len in 0..=40usize {
             let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
             assert!(is_plain_ascii(&base), "{len}");
             for at in 0..len {

@@ -463,9 +463,12 @@ impl Evaluator {
         let mut detection = detection;
         if let Some(range) = &detection.candidate.range {
             // The analyst sees which piece of local intelligence made it a VPN source.
-            detection.reason = format!(
-                "{}; source in local VPN range {} ({})",
-                detection.reason, range.net, range.label
+            // Written onto the reason in place, so its (recycled) buffer is kept.
+            use std::fmt::Write;
+            let _ = write!(
+                detection.reason,
+                "; source in local VPN range {} ({})",
+                range.net, range.label
             );
         }
         match detection.rule {

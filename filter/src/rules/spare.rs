@@ -40,15 +40,6 @@ impl Spare {
         text.map(|text| self.text(text))
     }
 
-    /// How many buffers are kept.
-    pub fn len(&self) -> usize {
-        self.strings.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
-    }
-
     /// Keeps the buffers of every detection in `detections`, which is left empty.
     pub fn keep_all(&mut self, detections: &mut Vec<Detection>) {
         for detection in detections.drain(..) {
@@ -57,8 +48,9 @@ impl Spare {
     }
 
     /// Keeps the buffers of one detection. Fields are kept in the reverse of the
-    /// order the rules fill them, so that each buffer tends to come back to the field
-    /// it last held and already has room for it.
+    /// order rule A fills them, so that each buffer tends to come back to the field
+    /// it last held and already has room for it (a buffer that is too small grows,
+    /// as a new one would).
     pub fn keep(&mut self, detection: Detection) {
         let Detection {
             candidate,
@@ -120,10 +112,10 @@ mod tests {
             assert_eq!(s, text);
             spare.put(s);
         }
-        assert_eq!(spare.len(), 1);
+        assert_eq!(spare.strings.len(), 1);
         assert_eq!(spare.optional(None), None);
         assert_eq!(spare.optional(Some("c")).as_deref(), Some("c"));
-        assert!(spare.is_empty());
+        assert!(spare.strings.is_empty());
     }
 
     #[test]
@@ -132,10 +124,10 @@ mod tests {
         for _ in 0..MAX_STRINGS + 10 {
             spare.put(String::with_capacity(16));
         }
-        assert_eq!(spare.len(), MAX_STRINGS);
+        assert_eq!(spare.strings.len(), MAX_STRINGS);
         let mut spare = Spare::default();
         spare.put(String::with_capacity(MAX_CAPACITY + 1));
         spare.put(String::with_capacity(MAX_CAPACITY));
-        assert_eq!(spare.len(), 1);
+        assert_eq!(spare.strings.len(), 1);
     }
 }
