@@ -178,6 +178,93 @@ fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     Some((key, value))
 }
 
+/// A key spelled as AWS writes it, recognised from its bytes: `"name":` is the
+/// first eight bytes of the name (`head`), the eight bytes that end at its colon
+/// (`tail`, overlapping the head for names up to 14 bytes) and, for a longer name,
+/// the eight bytes after the head (`middle`), so that every byte is compared.
+struct Literal {
+    head: u64,
+    middle: Option<u64>,
+    tail: u64,
+    /// Offset of the value from the key's opening quote: `"name":` is this long.
+    width: usize,
+    key: Key,
+}
+
+/// Evaluated at compile time; names are 8 to 16 bytes.
+#[allow(clippy::indexing_slicing)]
+const fn literal(name: &[u8], key: Key) -> Literal {
+    let n = name.len();
+    assert!(n >= 8 && n <= 16, "literal key names are 8 to 16 bytes");
+    // `"name":` without its opening quote.
+    let mut spelled = [0u8; 18];
+    let mut i = 0;
+    while i < n {
+        spelled[i] = name[i];
+        i += 1;
+    }
+    spelled[n] = b'"';
+    spelled[n + 1] = b':';
+    let (mut head, mut middle, mut tail) = (0u64, 0u64, 0u64);
+    let mut k = 0;
+    while k < 8 {
+        head |= (spelled[k] as u64) << (8 * k);
+        middle |= (spelled[8 + k] as u64) << (8 * k);
+        tail |= (spelled[n + 2 - 8 + k] as u64) << (8 * k);
+        k += 1;
+    }
+    Literal {
+        head,
+        middle: if n + 2 > 16 { Some(middle) } else { None },
+        tail,
+        width: n + 3,
+        key,
+    }
+}
+
+const LIT_EVENT_VERSION: Literal = literal(b"eventVersion", Key::Other);
+const LIT_USER_IDENTITY: Literal = literal(b"userIdentity", Key::UserIdentity);
+const LIT_EVENT_TIME: Literal = literal(b"eventTime", Key::Other);
+const LIT_EVENT_SOURCE: Literal = literal(b"eventSource", Key::EventSource);
+const LIT_EVENT_NAME: Literal = literal(b"eventName", Key::EventName);
+const LIT_AWS_REGION: Literal = literal(b"awsRegion", Key::Other);
+const LIT_SOURCE_IP: Literal = literal(b"sourceIPAddress", Key::SourceIp);
+
+/// [`member`] for the keys AWS writes before `sourceIPAddress`, spelled literally
+/// and followed directly by the colon: two word comparisons instead of a scan for
+/// the key's closing quote and a dispatch on its length. The bytes `"name":` can
+/// only be that key, unescaped, so the answer is [`member`]'s; anything else (other
+/// keys, escapes, whitespace before the colon) is `None` and goes to [`member`].
+#[inline(always)]
+fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
+    if doc.get(pos) != Some(&b'"') {
+        return None;
+    }
+    let known = match scan::word_at(doc, pos + 1)? {
+        h if h == LIT_EVENT_VERSION.head => &LIT_EVENT_VERSION,
+        h if h == LIT_USER_IDENTITY.head => &LIT_USER_IDENTITY,
+        h if h == LIT_EVENT_TIME.head => &LIT_EVENT_TIME,
+        h if h == LIT_EVENT_SOURCE.head => &LIT_EVENT_SOURCE,
+        h if h == LIT_EVENT_NAME.head => &LIT_EVENT_NAME,
+        h if h == LIT_AWS_REGION.head => &LIT_AWS_REGION,
+        h if h == LIT_SOURCE_IP.head => &LIT_SOURCE_IP,
+        _ => return None,
+    };
+    let value = pos + known.width;
+    if scan::word_at(doc, value - 8)? != known.tail {
+        return None;
+    }
+    if let Some(middle) = known.middle {
+        if scan::word_at(doc, pos + 9)? != middle {
+            return None;
+        }
+    }
+    match doc.get(value) {
+        Some(&b) if b <= b' ' => Some((known.key, scan::skip_ws(doc, value))),
+        _ => Some((known.key, value)),
+    }
+}
+
 /// The offset of the next member's key after the value that starts at `value`, or
 /// `None` at the object's end (or invalid text).
 #[inline(always)]
@@ -264,7 +351,7 @@ fn screen_object(doc: &[u8], judge: &dyn Judge, memo: &mut Memo, unwrap: bool) -
     let mut seen = Seen::default();
     let mut pos = scan::skip_ws(doc, open + 1);
     while doc.get(pos) == Some(&b'"') {
-        let Some((key, value)) = member(doc, pos) else {
+        let Some((key, value)) = literal_member(doc, pos).or_else(|| member(doc, pos)) else {
             return false;
         };
         match key {
@@ -330,7 +417,7 @@ fn event_name(doc: &[u8], value: usize, seen: &Seen, judge: &dyn Judge) -> bool 
     // The first top-level sourceIPAddress comes later: walk on to it.
     let mut at = value;
     while let Some(pos) = next_member(doc, at) {
-        let Some((key, value)) = member(doc, pos) else {
+        let Some((key, value)) = literal_member(doc, pos).or_else(|| member(doc, pos)) else {
             return false;
         };
         if key == Key::SourceIp {
@@ -785,6 +872,66 @@ mod tests {
                 String::from_utf8_lossy(&doc)
             );
         }
+    }
+
+    /// Recognising a key by its bytes answers exactly what reading the member
+    /// answers, wherever it answers at all; and it does answer for each key in the
+    /// compact spelling AWS writes (with or without whitespace after the colon).
+    #[test]
+    fn literal_keys_read_as_their_members() {
+        let names = [
+            "eventVersion",
+            "userIdentity",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+        ];
+        let mut docs: Vec<String> = Vec::new();
+        for name in names {
+            let (init, last) = name.split_at(name.len() - 1);
+            let last = last.as_bytes().first().copied().unwrap_or(b'x');
+            for compact in [
+                format!("{{\"{name}\":\"x\",\"y\":1}}"),
+                format!("{{\"{name}\": \"x\"}}"),
+                format!("{{\"{name}\":\n\t{{}}}}"),
+            ] {
+                let found = literal_member(compact.as_bytes(), 1);
+                assert!(
+                    found.is_some() && found == member(compact.as_bytes(), 1),
+                    "{compact}"
+                );
+                docs.push(compact);
+            }
+            docs.push(format!("{{\"{name}\" :\"x\"}}"));
+            docs.push(format!("{{\"{name}x\":\"x\"}}"));
+            docs.push(format!("{{\"{init}\":\"x\"}}"));
+            docs.push(format!("{{\"{init}\\u00{last:02x}\":\"x\"}}"));
+            docs.push(format!("{{\"{init}\\\"\":\"x\"}}"));
+            for at in 0..name.len() + 3 {
+                let mut changed = format!("{{\"{name}\":\"x\"}}").into_bytes();
+                if let Some(b) = changed.get_mut(1 + at) {
+                    *b ^= 0x20;
+                }
+                docs.push(String::from_utf8_lossy(&changed).into_owned());
+            }
+        }
+        let mut answered = 0;
+        for doc in &docs {
+            for cut in 0..=doc.len() {
+                let text = doc.as_bytes().get(..cut).unwrap_or_default();
+                if let Some(found) = literal_member(text, 1) {
+                    answered += 1;
+                    assert!(
+                        member(text, 1) == Some(found),
+                        "{}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        }
+        assert!(answered > names.len() * 3, "{answered}");
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn quote_or_backslash(w: u64) -> u64 {
 
 /// The eight bytes at `pos` as a little-endian word, if there are eight.
 #[inline]
-fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
+pub(crate) fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
     let bytes: [u8; 8] = doc.get(pos..pos.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
 }
