@@ -49,7 +49,7 @@
 //! against the full evaluation on generated spellings of firing events.
 
 pub use crate::action::{normalise_action, normalise_bytes};
-use crate::scan;
+use crate::scan::{self, Spelled};
 use std::borrow::Cow;
 
 /// What the prefilter needs to know about the configuration.
@@ -178,69 +178,23 @@ fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     Some((key, value))
 }
 
-/// A key spelled as AWS writes it, recognised from its bytes: `"name":` is the
-/// first eight bytes of the name (`head`), the eight bytes that end at its colon
-/// (`tail`, overlapping the head for names up to 14 bytes) and, for a longer name,
-/// the eight bytes after the head (`middle`), so that every byte is compared.
-struct Literal {
-    head: u64,
-    middle: Option<u64>,
-    tail: u64,
-    /// Offset of the value from the key's opening quote: `"name":` is this long.
-    width: usize,
-    key: Key,
-}
-
-/// Evaluated at compile time; names are 8 to 16 bytes.
-#[allow(clippy::indexing_slicing)]
-const fn literal(name: &[u8], key: Key) -> Literal {
-    let n = name.len();
-    assert!(n >= 8 && n <= 16, "literal key names are 8 to 16 bytes");
-    // `"name":` without its opening quote.
-    let mut spelled = [0u8; 18];
-    let mut i = 0;
-    while i < n {
-        spelled[i] = name[i];
-        i += 1;
-    }
-    spelled[n] = b'"';
-    spelled[n + 1] = b':';
-    let (mut head, mut middle, mut tail) = (0u64, 0u64, 0u64);
-    let mut k = 0;
-    while k < 8 {
-        head |= (spelled[k] as u64) << (8 * k);
-        middle |= (spelled[8 + k] as u64) << (8 * k);
-        tail |= (spelled[n + 2 - 8 + k] as u64) << (8 * k);
-        k += 1;
-    }
-    Literal {
-        head,
-        middle: if n + 2 > 16 { Some(middle) } else { None },
-        tail,
-        width: n + 3,
-        key,
-    }
-}
-
-const LIT_EVENT_VERSION: Literal = literal(b"eventVersion", Key::Other);
-const LIT_USER_IDENTITY: Literal = literal(b"userIdentity", Key::UserIdentity);
-const LIT_EVENT_TIME: Literal = literal(b"eventTime", Key::Other);
-const LIT_EVENT_SOURCE: Literal = literal(b"eventSource", Key::EventSource);
-const LIT_EVENT_NAME: Literal = literal(b"eventName", Key::EventName);
-const LIT_AWS_REGION: Literal = literal(b"awsRegion", Key::Other);
-const LIT_SOURCE_IP: Literal = literal(b"sourceIPAddress", Key::SourceIp);
+const LIT_EVENT_VERSION: Spelled<Key> = Spelled::new(b"eventVersion", Key::Other);
+const LIT_USER_IDENTITY: Spelled<Key> = Spelled::new(b"userIdentity", Key::UserIdentity);
+const LIT_EVENT_TIME: Spelled<Key> = Spelled::new(b"eventTime", Key::Other);
+const LIT_EVENT_SOURCE: Spelled<Key> = Spelled::new(b"eventSource", Key::EventSource);
+const LIT_EVENT_NAME: Spelled<Key> = Spelled::new(b"eventName", Key::EventName);
+const LIT_AWS_REGION: Spelled<Key> = Spelled::new(b"awsRegion", Key::Other);
+const LIT_SOURCE_IP: Spelled<Key> = Spelled::new(b"sourceIPAddress", Key::SourceIp);
 
 /// [`member`] for the keys AWS writes before `sourceIPAddress`, spelled literally
-/// and followed directly by the colon: two word comparisons instead of a scan for
-/// the key's closing quote and a dispatch on its length. The bytes `"name":` can
-/// only be that key, unescaped, so the answer is [`member`]'s; anything else (other
-/// keys, escapes, whitespace before the colon) is `None` and goes to [`member`].
+/// and followed directly by the colon ([`Spelled`]): two or three word comparisons
+/// instead of a scan for the key's closing quote and a dispatch on its length. The
+/// bytes `"name":` can only be that key, unescaped, so the answer is [`member`]'s;
+/// anything else (other keys, escapes, whitespace before the colon) is `None` and
+/// goes to [`member`].
 #[inline(always)]
 fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
-    if doc.get(pos) != Some(&b'"') {
-        return None;
-    }
-    let known = match scan::word_at(doc, pos + 1)? {
+    let known = match scan::spelled_head(doc, pos)? {
         h if h == LIT_EVENT_VERSION.head => &LIT_EVENT_VERSION,
         h if h == LIT_USER_IDENTITY.head => &LIT_USER_IDENTITY,
         h if h == LIT_EVENT_TIME.head => &LIT_EVENT_TIME,
@@ -250,18 +204,10 @@ fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
         h if h == LIT_SOURCE_IP.head => &LIT_SOURCE_IP,
         _ => return None,
     };
-    let value = pos + known.width;
-    if scan::word_at(doc, value - 8)? != known.tail {
-        return None;
-    }
-    if let Some(middle) = known.middle {
-        if scan::word_at(doc, pos + 9)? != middle {
-            return None;
-        }
-    }
+    let (key, value) = known.rest(doc, pos)?;
     match doc.get(value) {
-        Some(&b) if b <= b' ' => Some((known.key, scan::skip_ws(doc, value))),
-        _ => Some((known.key, value)),
+        Some(&b) if b <= b' ' => Some((key, scan::skip_ws(doc, value))),
+        _ => Some((key, value)),
     }
 }
 

@@ -45,7 +45,7 @@
 //! wrapped line by decoding it and reading the decoded text in one pass.
 
 use crate::event::{Event, Outcome, Text};
-use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Value};
+use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Spelled, Value};
 use std::fmt;
 
 /// Which key held the wrapped JSON text.
@@ -363,7 +363,7 @@ fn value_of(doc: &[u8], (start, end, kind): (usize, usize, Kind)) -> Value<'_> {
 }
 
 /// The top-level keys the walk tells apart.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum TopKey {
     Field(Field),
     UserIdentity,
@@ -406,6 +406,67 @@ fn top_key(key: &[u8]) -> TopKey {
     }
 }
 
+/// The top-level keys of a CloudTrail event as AWS spells them, recognised from
+/// their bytes ([`Spelled`]) before the general key read and [`top_key`]: a
+/// CloudTrail record has about twenty of them, and two or three word comparisons
+/// cost less than validating the key and dispatching on its length.
+#[inline(always)]
+fn spelled_top_key(doc: &[u8], at: usize) -> Option<(TopKey, usize)> {
+    use Field as F;
+    use TopKey as T;
+    const EVENT_VERSION: Spelled<TopKey> = Spelled::new(b"eventVersion", T::Other);
+    const USER_IDENTITY: Spelled<TopKey> = Spelled::new(b"userIdentity", T::UserIdentity);
+    const EVENT_TIME: Spelled<TopKey> = Spelled::new(b"eventTime", T::Field(F::Time));
+    const EVENT_SOURCE: Spelled<TopKey> = Spelled::new(b"eventSource", T::Field(F::Provider));
+    const EVENT_NAME: Spelled<TopKey> = Spelled::new(b"eventName", T::Field(F::Action));
+    const AWS_REGION: Spelled<TopKey> = Spelled::new(b"awsRegion", T::Field(F::Region));
+    const SOURCE_IP: Spelled<TopKey> = Spelled::new(b"sourceIPAddress", T::Field(F::SourceIp));
+    const USER_AGENT: Spelled<TopKey> = Spelled::new(b"userAgent", T::Field(F::UserAgent));
+    const ERROR_CODE: Spelled<TopKey> = Spelled::new(b"errorCode", T::Field(F::ErrorCode));
+    const ERROR_MESSAGE: Spelled<TopKey> = Spelled::new(b"errorMessage", T::Other);
+    const REQUEST_PARAMETERS: Spelled<TopKey> = Spelled::new(b"requestParameters", T::Other);
+    const RESPONSE_ELEMENTS: Spelled<TopKey> = Spelled::new(b"responseElements", T::Other);
+    const REQUEST_ID: Spelled<TopKey> = Spelled::new(b"requestID", T::Other);
+    const EVENT_ID: Spelled<TopKey> = Spelled::new(b"eventID", T::Other);
+    const READ_ONLY: Spelled<TopKey> = Spelled::new(b"readOnly", T::Other);
+    const EVENT_TYPE: Spelled<TopKey> = Spelled::new(b"eventType", T::Other);
+    const MANAGEMENT_EVENT: Spelled<TopKey> = Spelled::new(b"managementEvent", T::Other);
+    const RECIPIENT_ACCOUNT: Spelled<TopKey> =
+        Spelled::new(b"recipientAccountId", T::Field(F::RecipientAccount));
+    const EVENT_CATEGORY: Spelled<TopKey> = Spelled::new(b"eventCategory", T::Other);
+    const TLS_DETAILS: Spelled<TopKey> = Spelled::new(b"tlsDetails", T::Other);
+    const RESOURCES: Spelled<TopKey> = Spelled::new(b"resources", T::Other);
+    const ADDITIONAL_DATA: Spelled<TopKey> = Spelled::new(b"additionalEventData", T::Other);
+    const SHARED_EVENT_ID: Spelled<TopKey> = Spelled::new(b"sharedEventID", T::Other);
+    let known = match scan::spelled_head(doc, at)? {
+        h if h == EVENT_VERSION.head => &EVENT_VERSION,
+        h if h == USER_IDENTITY.head => &USER_IDENTITY,
+        h if h == EVENT_TIME.head => &EVENT_TIME,
+        h if h == EVENT_SOURCE.head => &EVENT_SOURCE,
+        h if h == EVENT_NAME.head => &EVENT_NAME,
+        h if h == AWS_REGION.head => &AWS_REGION,
+        h if h == SOURCE_IP.head => &SOURCE_IP,
+        h if h == USER_AGENT.head => &USER_AGENT,
+        h if h == ERROR_CODE.head => &ERROR_CODE,
+        h if h == ERROR_MESSAGE.head => &ERROR_MESSAGE,
+        h if h == REQUEST_PARAMETERS.head => &REQUEST_PARAMETERS,
+        h if h == RESPONSE_ELEMENTS.head => &RESPONSE_ELEMENTS,
+        h if h == REQUEST_ID.head => &REQUEST_ID,
+        h if h == EVENT_ID.head => &EVENT_ID,
+        h if h == READ_ONLY.head => &READ_ONLY,
+        h if h == EVENT_TYPE.head => &EVENT_TYPE,
+        h if h == MANAGEMENT_EVENT.head => &MANAGEMENT_EVENT,
+        h if h == RECIPIENT_ACCOUNT.head => &RECIPIENT_ACCOUNT,
+        h if h == EVENT_CATEGORY.head => &EVENT_CATEGORY,
+        h if h == TLS_DETAILS.head => &TLS_DETAILS,
+        h if h == RESOURCES.head => &RESOURCES,
+        h if h == ADDITIONAL_DATA.head => &ADDITIONAL_DATA,
+        h if h == SHARED_EVENT_ID.head => &SHARED_EVENT_ID,
+        _ => return None,
+    };
+    known.rest(doc, at)
+}
+
 /// Reads the object whose `{` is at `open` in one validating pass (see the module
 /// docs) into `f` (fresh) and returns the offset just past its `}`. `members` (the
 /// record's own top level only) receives the `detection` and `source_as` value
@@ -421,8 +482,15 @@ fn read_object<'a>(
         mut memo,
     } = top;
     let mut r = ObjectReader::open(doc, open)?;
-    while let Some(key) = r.next_key()? {
-        match top_key(&key.name()) {
+    while let Some(at) = r.next_member()? {
+        let key = match spelled_top_key(doc, at) {
+            Some((key, after_colon)) => {
+                r.value_at(after_colon);
+                key
+            }
+            None => top_key(&r.key_at(at)?.name()),
+        };
+        match key {
             TopKey::Field(field) => {
                 f.raw |= matches!(field, Field::Action | Field::Provider);
                 f.c.take(field, doc, &mut r)?;
@@ -584,7 +652,7 @@ fn visit_batch(array: &[u8], visit: &mut dyn FnMut(EventSlot<'_>)) {
 }
 
 /// Fields of [`Event`], as bits for "first occurrence seen".
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Action,
     Provider,
@@ -1268,6 +1336,91 @@ mod tests {
 
     /// Every key the walk tells apart, and every one-byte change, deletion or
     /// addition of one: only the exact key matches (the comparison reads words).
+    /// Recognising a top-level key by its bytes gives what reading it does: the same
+    /// key and the reader at the same value, wherever it answers (every name of the
+    /// table, with one byte changed anywhere, cut short, escaped, spaced, extended);
+    /// and it does answer for each name in AWS's compact spelling.
+    #[test]
+    fn spelled_keys_read_as_the_reader_reads_them() {
+        let names = [
+            "eventVersion",
+            "userIdentity",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "errorCode",
+            "errorMessage",
+            "requestParameters",
+            "responseElements",
+            "requestID",
+            "eventID",
+            "readOnly",
+            "eventType",
+            "managementEvent",
+            "recipientAccountId",
+            "eventCategory",
+            "tlsDetails",
+            "resources",
+            "additionalEventData",
+            "sharedEventID",
+        ];
+        let general = |doc: &[u8]| -> Option<(TopKey, usize)> {
+            let mut r = ObjectReader::open(doc, 0).ok()?;
+            let at = r.next_member().ok()??;
+            let key = top_key(&r.key_at(at).ok()?.name());
+            Some((key, r.pos))
+        };
+        let spelled = |doc: &[u8]| -> Option<(TopKey, usize)> {
+            let mut r = ObjectReader::open(doc, 0).ok()?;
+            let at = r.next_member().ok()??;
+            let (key, after_colon) = spelled_top_key(doc, at)?;
+            r.value_at(after_colon);
+            Some((key, r.pos))
+        };
+        let mut docs: Vec<Vec<u8>> = Vec::new();
+        for name in names {
+            for compact in [
+                format!("{{\"{name}\":\"x\"}}"),
+                format!("{{\"{name}\": {{}}}}"),
+            ] {
+                let found = spelled(compact.as_bytes());
+                assert!(found.is_some(), "{compact}");
+                assert_eq!(found, general(compact.as_bytes()), "{compact}");
+                docs.push(compact.into_bytes());
+            }
+            let (init, last) = name.split_at(name.len() - 1);
+            docs.push(format!("{{\"{name}\" :1}}").into_bytes());
+            docs.push(format!("{{ \"{name}\":1}}").into_bytes());
+            docs.push(format!("{{\"{name}x\":1}}").into_bytes());
+            docs.push(format!("{{\"{init}\":1}}").into_bytes());
+            docs.push(format!("{{\"{init}\\u00{:02x}\":1}}", last.as_bytes()[0]).into_bytes());
+            for at in 1..name.len() + 4 {
+                let mut changed = format!("{{\"{name}\":1}}").into_bytes();
+                changed[at] ^= 0x20;
+                docs.push(changed);
+            }
+        }
+        let mut answered = 0;
+        for doc in &docs {
+            for cut in 0..=doc.len() {
+                let text = &doc[..cut];
+                if let Some(found) = spelled(text) {
+                    answered += 1;
+                    assert_eq!(
+                        Some(found),
+                        general(text),
+                        "{}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        }
+        assert!(answered > names.len() * 2, "{answered}");
+    }
+
     #[test]
     fn keys_are_told_apart_exactly() {
         let tops = [

@@ -132,7 +132,7 @@ fn quote_or_backslash(w: u64) -> u64 {
 
 /// The eight bytes at `pos` as a little-endian word, if there are eight.
 #[inline]
-pub(crate) fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
+fn word_at(doc: &[u8], pos: usize) -> Option<u64> {
     let bytes: [u8; 8] = doc.get(pos..pos.checked_add(8)?)?.try_into().ok()?;
     Some(u64::from_le_bytes(bytes))
 }
@@ -908,6 +908,19 @@ impl<'a> ObjectReader<'a> {
     /// closing brace is read (then `pos` is just past it).
     #[inline(always)]
     pub fn next_key(&mut self) -> Result<Option<Key<'a>>, Invalid> {
+        match self.next_member()? {
+            Some(at) => self.key_at(at).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// [`ObjectReader::next_key`] in two steps: where the next member starts (its
+    /// key's opening quote, unless the text is invalid there), or `None` once the
+    /// closing brace is read. Then either [`ObjectReader::key_at`] reads the key, or
+    /// the caller recognises it by its bytes ([`Spelled`]) and calls
+    /// [`ObjectReader::value_at`].
+    #[inline(always)]
+    pub fn next_member(&mut self) -> Result<Option<usize>, Invalid> {
         let doc = self.doc;
         let mut p = self.pos;
         if self.first {
@@ -932,12 +945,28 @@ impl<'a> ObjectReader<'a> {
             }
             p += 1;
         }
-        let (open, close, value, escaped) = checked_key(doc, p)?;
+        Ok(Some(p))
+    }
+
+    /// Reads and validates the key of the member at `at` (from
+    /// [`ObjectReader::next_member`]), its colon and the whitespace after it, leaving
+    /// [`ObjectReader::pos`] at the value.
+    #[inline(always)]
+    pub fn key_at(&mut self, at: usize) -> Result<Key<'a>, Invalid> {
+        let doc = self.doc;
+        let (open, close, value, escaped) = checked_key(doc, at)?;
         self.pos = value;
-        Ok(Some(Key {
+        Ok(Key {
             raw: doc.get(open + 1..close).unwrap_or_default(),
             escaped,
-        }))
+        })
+    }
+
+    /// After a key recognised by its bytes, with its colon ending at `after_colon`:
+    /// leaves [`ObjectReader::pos`] at the value, as [`ObjectReader::key_at`] would.
+    #[inline(always)]
+    pub fn value_at(&mut self, after_colon: usize) {
+        self.pos = ws(self.doc, after_colon);
     }
 
     /// Validates and steps over the value at the cursor.
@@ -1422,6 +1451,81 @@ pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
         17.. => bytes_eq(key, literal),
         0..=7 => short_eq(key, literal),
     }
+}
+
+/// A key as compact JSON spells it, `"name":`, recognised from its bytes by the
+/// walks that read the keys AWS writes: the eight bytes after the opening quote
+/// (`head`, which the caller matches first, usually among several), the eight bytes
+/// that end at the colon and, for a name over 14 bytes, the eight after the head, so
+/// that every byte of `"name":` is compared. Those bytes can only be that key,
+/// without escapes and valid, so a walk that recognises them reads what reading the
+/// key would give; any other spelling goes the general way.
+pub struct Spelled<K> {
+    pub head: u64,
+    middle: Option<u64>,
+    tail: u64,
+    /// `"name":` is this long.
+    width: usize,
+    pub key: K,
+}
+
+impl<K: Copy> Spelled<K> {
+    /// Evaluated at compile time; names are 6 to 22 bytes.
+    #[allow(clippy::indexing_slicing)]
+    pub const fn new(name: &[u8], key: K) -> Spelled<K> {
+        let n = name.len();
+        assert!(n >= 6 && n <= 22, "spelled key names are 6 to 22 bytes");
+        // `"name":` without its opening quote.
+        let mut spelled = [0u8; 24];
+        let mut i = 0;
+        while i < n {
+            spelled[i] = name[i];
+            i += 1;
+        }
+        spelled[n] = b'"';
+        spelled[n + 1] = b':';
+        let (mut head, mut middle, mut tail) = (0u64, 0u64, 0u64);
+        let mut k = 0;
+        while k < 8 {
+            head |= (spelled[k] as u64) << (8 * k);
+            middle |= (spelled[8 + k] as u64) << (8 * k);
+            tail |= (spelled[n + 2 - 8 + k] as u64) << (8 * k);
+            k += 1;
+        }
+        Spelled {
+            head,
+            middle: if n + 2 > 16 { Some(middle) } else { None },
+            tail,
+            width: n + 3,
+            key,
+        }
+    }
+
+    /// When the key at `pos`, whose [`spelled_head`] equals `head`, is `"name":`:
+    /// the key and the offset just past the colon.
+    #[inline(always)]
+    pub fn rest(&self, doc: &[u8], pos: usize) -> Option<(K, usize)> {
+        let value = pos + self.width;
+        if word_at(doc, value - 8)? != self.tail {
+            return None;
+        }
+        if let Some(middle) = self.middle {
+            if word_at(doc, pos + 9)? != middle {
+                return None;
+            }
+        }
+        Some((self.key, value))
+    }
+}
+
+/// The eight bytes after the opening quote of the key at `pos`: what a
+/// [`Spelled::head`] is compared with. `None` if `pos` holds no quote.
+#[inline(always)]
+pub fn spelled_head(doc: &[u8], pos: usize) -> Option<u64> {
+    if doc.get(pos) != Some(&b'"') {
+        return None;
+    }
+    word_at(doc, pos + 1)
 }
 
 /// `text.starts_with(prefix)`: how the value memories of the prefilter and the
