@@ -482,14 +482,7 @@ fn read_object<'a>(
         mut memo,
     } = top;
     let mut r = ObjectReader::open(doc, open)?;
-    while let Some(at) = r.next_member()? {
-        let key = match spelled_top_key(doc, at) {
-            Some((key, after_colon)) => {
-                r.value_at(after_colon);
-                key
-            }
-            None => top_key(&r.key_at(at)?.name()),
-        };
+    while let Some(key) = r.next_named(spelled_top_key, top_key)? {
         match key {
             TopKey::Field(field) => {
                 f.raw |= matches!(field, Field::Action | Field::Provider);
@@ -836,13 +829,44 @@ fn identity_key(key: &[u8]) -> Option<Field> {
     })
 }
 
+/// The `userIdentity` keys (and those of `sessionIssuer`, which has the same
+/// ones) as AWS spells them, recognised from their bytes before [`identity_key`]:
+/// see [`spelled_top_key`].
+#[inline(always)]
+fn spelled_identity_key(doc: &[u8], at: usize) -> Option<(Option<Field>, usize)> {
+    const TYPE: Spelled<Option<Field>> = Spelled::new(b"type", Some(Field::IdentityType));
+    const PRINCIPAL_ID: Spelled<Option<Field>> = Spelled::new(b"principalId", None);
+    const ARN: Spelled<Option<Field>> = Spelled::new(b"arn", Some(Field::Arn));
+    const ACCOUNT_ID: Spelled<Option<Field>> = Spelled::new(b"accountId", Some(Field::AccountId));
+    const ACCESS_KEY_ID: Spelled<Option<Field>> =
+        Spelled::new(b"accessKeyId", Some(Field::AccessKeyId));
+    const USER_NAME: Spelled<Option<Field>> =
+        Spelled::new(b"userName", Some(Field::IdentityUserName));
+    const SESSION_CONTEXT: Spelled<Option<Field>> =
+        Spelled::new(b"sessionContext", Some(Field::SessionContext));
+    const INVOKED_BY: Spelled<Option<Field>> = Spelled::new(b"invokedBy", None);
+    let known = match scan::spelled_head(doc, at)? {
+        // The two names under six bytes are tested under their masks first; the
+        // rest are whole words.
+        h if TYPE.fits(h) => &TYPE,
+        h if ARN.fits(h) => &ARN,
+        h if h == PRINCIPAL_ID.head => &PRINCIPAL_ID,
+        h if h == ACCOUNT_ID.head => &ACCOUNT_ID,
+        h if h == ACCESS_KEY_ID.head => &ACCESS_KEY_ID,
+        h if h == USER_NAME.head => &USER_NAME,
+        h if h == SESSION_CONTEXT.head => &SESSION_CONTEXT,
+        h if h == INVOKED_BY.head => &INVOKED_BY,
+        _ => return None,
+    };
+    known.rest(doc, at)
+}
+
 /// The fields of the `userIdentity` object at `open`, read in place (and validated)
 /// to its closing brace, whose end is returned; `sessionContext` and
 /// `sessionIssuer` are read in place too.
 fn user_identity<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
-    while let Some(key) = r.next_key()? {
-        let field = identity_key(&key.name());
+    while let Some(field) = r.next_named(spelled_identity_key, identity_key)? {
         if let Some(Field::SessionContext) = field {
             // Claimed whatever its type: a later duplicate never counts.
             if c.claim(Field::SessionContext) && r.at_object() {
@@ -866,11 +890,8 @@ fn session_context<'a>(
     open: usize,
 ) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
-    while let Some(key) = r.next_key()? {
-        if scan::is_literal(&key.name(), b"sessionIssuer")
-            && c.claim(Field::SessionIssuer)
-            && r.at_object()
-        {
+    while let Some(issuer) = r.next_named(spelled_context_key, is_issuer)? {
+        if issuer && c.claim(Field::SessionIssuer) && r.at_object() {
             let end = session_issuer(c, doc, r.pos)?;
             r.resume(end);
         } else {
@@ -880,11 +901,30 @@ fn session_context<'a>(
     Ok(r.pos)
 }
 
+/// Whether a `sessionContext` key is `sessionIssuer`.
+fn is_issuer(key: &[u8]) -> bool {
+    scan::is_literal(key, b"sessionIssuer")
+}
+
+/// [`is_issuer`] for the `sessionContext` keys AWS writes, recognised from their
+/// bytes (see [`spelled_top_key`]).
+#[inline(always)]
+fn spelled_context_key(doc: &[u8], at: usize) -> Option<(bool, usize)> {
+    const SESSION_ISSUER: Spelled<bool> = Spelled::new(b"sessionIssuer", true);
+    const ATTRIBUTES: Spelled<bool> = Spelled::new(b"attributes", false);
+    match scan::spelled_head(doc, at)? {
+        h if h == SESSION_ISSUER.head => SESSION_ISSUER.rest(doc, at),
+        h if h == ATTRIBUTES.head => ATTRIBUTES.rest(doc, at),
+        _ => None,
+    }
+}
+
 /// `sessionIssuer.userName`: Elastic's `user.name` and the role name.
 fn session_issuer<'a>(c: &mut Collector<'a>, doc: &'a [u8], open: usize) -> Result<usize, Invalid> {
     let mut r = ObjectReader::open(doc, open)?;
-    while let Some(key) = r.next_key()? {
-        if scan::is_literal(&key.name(), b"userName") && c.claim(Field::RoleName) {
+    // The issuer's keys are the identity's own (`type`, `arn`, `userName`, ...).
+    while let Some(field) = r.next_named(spelled_identity_key, identity_key)? {
+        if field == Some(Field::IdentityUserName) && c.claim(Field::RoleName) {
             let name = match r.string()? {
                 Some(s) if !s.escaped => std::str::from_utf8(s.raw).ok().map(Text::Borrowed),
                 Some(s) => scan::decode_string(s.raw).ok(),
@@ -1336,13 +1376,74 @@ mod tests {
 
     /// Every key the walk tells apart, and every one-byte change, deletion or
     /// addition of one: only the exact key matches (the comparison reads words).
-    /// Recognising a top-level key by its bytes gives what reading it does: the same
-    /// key and the reader at the same value, wherever it answers (every name of the
-    /// table, with one byte changed anywhere, cut short, escaped, spaced, extended);
-    /// and it does answer for each name in AWS's compact spelling.
+    /// Recognising a key by its bytes ([`Spelled`]) gives what reading it does: the
+    /// same name and the reader at the same value, wherever it answers (every name
+    /// of a table with one byte changed anywhere, cut short, escaped, spaced,
+    /// extended); and it does answer for each name in AWS's compact spelling.
+    type Recognise<K> = fn(&[u8], usize) -> Option<(K, usize)>;
+
+    fn check_spelled<K: Copy + PartialEq + std::fmt::Debug>(
+        names: &[&str],
+        spelled: Recognise<K>,
+        name: fn(&[u8]) -> K,
+    ) {
+        let general = |doc: &[u8]| -> Option<(K, usize)> {
+            let mut r = ObjectReader::open(doc, 0).ok()?;
+            let at = r.next_member().ok()??;
+            let key = name(&r.key_at(at).ok()?.name());
+            Some((key, r.pos))
+        };
+        let recognised = |doc: &[u8]| -> Option<(K, usize)> {
+            let mut r = ObjectReader::open(doc, 0).ok()?;
+            let at = r.next_member().ok()??;
+            let (key, after_colon) = spelled(doc, at)?;
+            r.value_at(after_colon);
+            Some((key, r.pos))
+        };
+        let mut docs: Vec<Vec<u8>> = Vec::new();
+        for name in names {
+            for compact in [
+                format!("{{\"{name}\":\"xxxxxxxx\"}}"),
+                format!("{{\"{name}\": {{}}}}"),
+            ] {
+                let found = recognised(compact.as_bytes());
+                assert!(found.is_some(), "{compact}");
+                assert_eq!(found, general(compact.as_bytes()), "{compact}");
+                docs.push(compact.into_bytes());
+            }
+            let (init, last) = name.split_at(name.len() - 1);
+            docs.push(format!("{{\"{name}\" :1}}").into_bytes());
+            docs.push(format!("{{ \"{name}\":1}}").into_bytes());
+            docs.push(format!("{{\"{name}x\":1}}").into_bytes());
+            docs.push(format!("{{\"{init}\":1}}").into_bytes());
+            docs.push(format!("{{\"{init}\\u00{:02x}\":1}}", last.as_bytes()[0]).into_bytes());
+            for at in 1..name.len() + 4 {
+                let mut changed = format!("{{\"{name}\":\"xxxxxxxx\"}}").into_bytes();
+                changed[at] ^= 0x20;
+                docs.push(changed);
+            }
+        }
+        let mut answered = 0;
+        for doc in &docs {
+            for cut in 0..=doc.len() {
+                let text = &doc[..cut];
+                if let Some(found) = recognised(text) {
+                    answered += 1;
+                    assert_eq!(
+                        Some(found),
+                        general(text),
+                        "{}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
+            }
+        }
+        assert!(answered > names.len() * 2, "{answered}");
+    }
+
     #[test]
     fn spelled_keys_read_as_the_reader_reads_them() {
-        let names = [
+        let top = [
             "eventVersion",
             "userIdentity",
             "eventTime",
@@ -1367,58 +1468,23 @@ mod tests {
             "additionalEventData",
             "sharedEventID",
         ];
-        let general = |doc: &[u8]| -> Option<(TopKey, usize)> {
-            let mut r = ObjectReader::open(doc, 0).ok()?;
-            let at = r.next_member().ok()??;
-            let key = top_key(&r.key_at(at).ok()?.name());
-            Some((key, r.pos))
-        };
-        let spelled = |doc: &[u8]| -> Option<(TopKey, usize)> {
-            let mut r = ObjectReader::open(doc, 0).ok()?;
-            let at = r.next_member().ok()??;
-            let (key, after_colon) = spelled_top_key(doc, at)?;
-            r.value_at(after_colon);
-            Some((key, r.pos))
-        };
-        let mut docs: Vec<Vec<u8>> = Vec::new();
-        for name in names {
-            for compact in [
-                format!("{{\"{name}\":\"x\"}}"),
-                format!("{{\"{name}\": {{}}}}"),
-            ] {
-                let found = spelled(compact.as_bytes());
-                assert!(found.is_some(), "{compact}");
-                assert_eq!(found, general(compact.as_bytes()), "{compact}");
-                docs.push(compact.into_bytes());
-            }
-            let (init, last) = name.split_at(name.len() - 1);
-            docs.push(format!("{{\"{name}\" :1}}").into_bytes());
-            docs.push(format!("{{ \"{name}\":1}}").into_bytes());
-            docs.push(format!("{{\"{name}x\":1}}").into_bytes());
-            docs.push(format!("{{\"{init}\":1}}").into_bytes());
-            docs.push(format!("{{\"{init}\\u00{:02x}\":1}}", last.as_bytes()[0]).into_bytes());
-            for at in 1..name.len() + 4 {
-                let mut changed = format!("{{\"{name}\":1}}").into_bytes();
-                changed[at] ^= 0x20;
-                docs.push(changed);
-            }
-        }
-        let mut answered = 0;
-        for doc in &docs {
-            for cut in 0..=doc.len() {
-                let text = &doc[..cut];
-                if let Some(found) = spelled(text) {
-                    answered += 1;
-                    assert_eq!(
-                        Some(found),
-                        general(text),
-                        "{}",
-                        String::from_utf8_lossy(text)
-                    );
-                }
-            }
-        }
-        assert!(answered > names.len() * 2, "{answered}");
+        check_spelled(&top, spelled_top_key, top_key);
+        let identity = [
+            "type",
+            "principalId",
+            "arn",
+            "accountId",
+            "accessKeyId",
+            "userName",
+            "sessionContext",
+            "invokedBy",
+        ];
+        check_spelled(&identity, spelled_identity_key, identity_key);
+        check_spelled(
+            &["sessionIssuer", "attributes"],
+            spelled_context_key,
+            is_issuer,
+        );
     }
 
     #[test]

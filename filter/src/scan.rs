@@ -962,6 +962,27 @@ impl<'a> ObjectReader<'a> {
         })
     }
 
+    /// The next key as the caller names its keys: recognised from its bytes by
+    /// `spelled` (a table of [`Spelled`] keys: the name and the offset after the
+    /// colon), else read, validated and named by `name`; the reader is left at the
+    /// value either way. `None` once the closing brace is read.
+    #[inline(always)]
+    pub fn next_named<K>(
+        &mut self,
+        spelled: impl Fn(&[u8], usize) -> Option<(K, usize)>,
+        name: impl Fn(&[u8]) -> K,
+    ) -> Result<Option<K>, Invalid> {
+        let Some(at) = self.next_member()? else {
+            return Ok(None);
+        };
+        if let Some((key, after_colon)) = spelled(self.doc, at) {
+            self.value_at(after_colon);
+            return Ok(Some(key));
+        }
+        let key = self.key_at(at)?;
+        Ok(Some(name(&key.name())))
+    }
+
     /// After a key recognised by its bytes, with its colon ending at `after_colon`:
     /// leaves [`ObjectReader::pos`] at the value, as [`ObjectReader::key_at`] would.
     #[inline(always)]
@@ -1454,28 +1475,33 @@ pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
 }
 
 /// A key as compact JSON spells it, `"name":`, recognised from its bytes by the
-/// walks that read the keys AWS writes: the eight bytes after the opening quote
-/// (`head`, which the caller matches first, usually among several), the eight bytes
-/// that end at the colon and, for a name over 14 bytes, the eight after the head, so
-/// that every byte of `"name":` is compared. Those bytes can only be that key,
-/// without escapes and valid, so a walk that recognises them reads what reading the
-/// key would give; any other spelling goes the general way.
+/// walks that read the keys AWS writes: the first eight bytes after the opening
+/// quote (the whole spelling, under a mask, for a name under six bytes), which the
+/// caller tests first with [`Spelled::fits`], usually among several; then the eight
+/// bytes that end at the colon and, for a name over 14 bytes, the eight after the
+/// first, so that every byte of `"name":` is compared. Those bytes can only be that
+/// key, without escapes and valid, so a walk that recognises them reads what reading
+/// the key would give; any other spelling goes the general way.
 pub struct Spelled<K> {
+    /// For a name of six bytes or more, the whole first word: such keys are best
+    /// matched by `==` on it, which the compiler turns into one switch over a table.
     pub head: u64,
+    mask: u64,
     middle: Option<u64>,
-    tail: u64,
+    tail: Option<u64>,
     /// `"name":` is this long.
     width: usize,
     pub key: K,
 }
 
 impl<K: Copy> Spelled<K> {
-    /// Evaluated at compile time; names are 6 to 22 bytes.
+    /// Evaluated at compile time; names are 1 to 22 bytes.
     #[allow(clippy::indexing_slicing)]
     pub const fn new(name: &[u8], key: K) -> Spelled<K> {
         let n = name.len();
-        assert!(n >= 6 && n <= 22, "spelled key names are 6 to 22 bytes");
+        assert!(n >= 1 && n <= 22, "spelled key names are 1 to 22 bytes");
         // `"name":` without its opening quote.
+        let m = n + 2;
         let mut spelled = [0u8; 24];
         let mut i = 0;
         while i < n {
@@ -1484,30 +1510,44 @@ impl<K: Copy> Spelled<K> {
         }
         spelled[n] = b'"';
         spelled[n + 1] = b':';
-        let (mut head, mut middle, mut tail) = (0u64, 0u64, 0u64);
-        let mut k = 0;
-        while k < 8 {
-            head |= (spelled[k] as u64) << (8 * k);
-            middle |= (spelled[8 + k] as u64) << (8 * k);
-            tail |= (spelled[n + 2 - 8 + k] as u64) << (8 * k);
-            k += 1;
-        }
+        let mask = if m >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * m)) - 1
+        };
         Spelled {
-            head,
-            middle: if n + 2 > 16 { Some(middle) } else { None },
-            tail,
+            head: le_word(&spelled, 0) & mask,
+            mask,
+            middle: if m > 16 {
+                Some(le_word(&spelled, 8))
+            } else {
+                None
+            },
+            tail: if m > 8 {
+                Some(le_word(&spelled, m - 8))
+            } else {
+                None
+            },
             width: n + 3,
             key,
         }
     }
 
-    /// When the key at `pos`, whose [`spelled_head`] equals `head`, is `"name":`:
-    /// the key and the offset just past the colon.
+    /// Whether the [`spelled_head`] of a key can be this one's.
+    #[inline(always)]
+    pub fn fits(&self, head: u64) -> bool {
+        head & self.mask == self.head
+    }
+
+    /// When the key at `pos`, whose [`spelled_head`] [`fits`](Spelled::fits), is
+    /// `"name":`: the key and the offset just past the colon.
     #[inline(always)]
     pub fn rest(&self, doc: &[u8], pos: usize) -> Option<(K, usize)> {
         let value = pos + self.width;
-        if word_at(doc, value - 8)? != self.tail {
-            return None;
+        if let Some(tail) = self.tail {
+            if word_at(doc, value - 8)? != tail {
+                return None;
+            }
         }
         if let Some(middle) = self.middle {
             if word_at(doc, pos + 9)? != middle {
@@ -1516,6 +1556,18 @@ impl<K: Copy> Spelled<K> {
         }
         Some((self.key, value))
     }
+}
+
+/// The little-endian word of `bytes[at..at + 8]`, at compile time.
+#[allow(clippy::indexing_slicing)]
+const fn le_word(bytes: &[u8; 24], at: usize) -> u64 {
+    let mut w = 0u64;
+    let mut k = 0;
+    while k < 8 {
+        w |= (bytes[at + k] as u64) << (8 * k);
+        k += 1;
+    }
+    w
 }
 
 /// The eight bytes after the opening quote of the key at `pos`: what a
