@@ -1374,28 +1374,37 @@ mod tests {
         assert_eq!(actions, [Some("ListUsers".to_owned())]);
     }
 
-    /// Every key the walk tells apart, and every one-byte change, deletion or
-    /// addition of one: only the exact key matches (the comparison reads words).
+    type Recognise<K> = fn(&[u8], usize) -> Option<(K, usize)>;
+
     /// Recognising a key by its bytes ([`Spelled`]) gives what reading it does: the
     /// same name and the reader at the same value, wherever it answers (every name
     /// of a table with one byte changed anywhere, cut short, escaped, spaced,
-    /// extended); and it does answer for each name in AWS's compact spelling.
-    type Recognise<K> = fn(&[u8], usize) -> Option<(K, usize)>;
-
+    /// extended; then names changed at random, first or after another member); and
+    /// it does answer for each name in AWS's compact spelling, through
+    /// [`ObjectReader::next_named`] too.
     fn check_spelled<K: Copy + PartialEq + std::fmt::Debug>(
         names: &[&str],
         spelled: Recognise<K>,
-        name: fn(&[u8]) -> K,
+        name_of: fn(&[u8]) -> K,
     ) {
-        let general = |doc: &[u8]| -> Option<(K, usize)> {
+        // The last member's key of `doc` (`{"k":...` or `{"a":1,"k":...`).
+        fn last_member(doc: &[u8]) -> Option<(ObjectReader<'_>, usize)> {
             let mut r = ObjectReader::open(doc, 0).ok()?;
-            let at = r.next_member().ok()??;
-            let key = name(&r.key_at(at).ok()?.name());
+            let mut at = r.next_member().ok()??;
+            if doc.starts_with(b"{\"a\":1,") {
+                r.key_at(at).ok()?;
+                r.skip().ok()?;
+                at = r.next_member().ok()??;
+            }
+            Some((r, at))
+        }
+        let general = |doc: &[u8]| -> Option<(K, usize)> {
+            let (mut r, at) = last_member(doc)?;
+            let key = name_of(&r.key_at(at).ok()?.name());
             Some((key, r.pos))
         };
         let recognised = |doc: &[u8]| -> Option<(K, usize)> {
-            let mut r = ObjectReader::open(doc, 0).ok()?;
-            let at = r.next_member().ok()??;
+            let (mut r, at) = last_member(doc)?;
             let (key, after_colon) = spelled(doc, at)?;
             r.value_at(after_colon);
             Some((key, r.pos))
@@ -1409,9 +1418,14 @@ mod tests {
                 let found = recognised(compact.as_bytes());
                 assert!(found.is_some(), "{compact}");
                 assert_eq!(found, general(compact.as_bytes()), "{compact}");
+                let mut r = ObjectReader::open(compact.as_bytes(), 0).unwrap();
+                let named = r.next_named(spelled, name_of).unwrap();
+                assert_eq!(named.map(|key| (key, r.pos)), found, "{compact}");
                 docs.push(compact.into_bytes());
             }
             let (init, last) = name.split_at(name.len() - 1);
+            docs.push(format!("{{\"a\":1,\"{name}\":\"xxxxxxxx\"}}").into_bytes());
+            docs.push(format!("{{\"{init}\\\"\":\"xxxxxxxx\"}}").into_bytes());
             docs.push(format!("{{\"{name}\" :1}}").into_bytes());
             docs.push(format!("{{ \"{name}\":1}}").into_bytes());
             docs.push(format!("{{\"{name}x\":1}}").into_bytes());
@@ -1422,6 +1436,38 @@ mod tests {
                 changed[at] ^= 0x20;
                 docs.push(changed);
             }
+        }
+        // Names changed at random (a fixed seed): bytes that matter to a key read.
+        let alphabet = b"aeIdnt\"\\:u0 \t\x01\x80{}";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % bound as u64) as usize
+        };
+        for _ in 0..4_000 {
+            let name = names[next(names.len())];
+            let mut key = name.as_bytes().to_vec();
+            for _ in 0..next(4) {
+                let at = next(key.len() + 1);
+                let b = alphabet[next(alphabet.len())];
+                match next(3) {
+                    0 if at < key.len() => key[at] = b,
+                    1 if at < key.len() => {
+                        key.remove(at);
+                    }
+                    _ => key.insert(at, b),
+                }
+            }
+            let prefix: &[u8] = if next(2) == 0 { b"{" } else { b"{\"a\":1," };
+            let mut doc = prefix.to_vec();
+            doc.push(b'"');
+            doc.extend_from_slice(&key);
+            doc.extend_from_slice(b"\":\"xxxxxxxx\"}");
+            let cut = doc.len() - next(doc.len().min(12));
+            doc.truncate(cut);
+            docs.push(doc);
         }
         let mut answered = 0;
         for doc in &docs {
@@ -1487,6 +1533,8 @@ mod tests {
         );
     }
 
+    /// Every key the walk tells apart, and every one-byte change, deletion or
+    /// addition of one: only the exact key matches (the comparison reads words).
     #[test]
     fn keys_are_told_apart_exactly() {
         let tops = [

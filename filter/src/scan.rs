@@ -1482,7 +1482,7 @@ pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
 /// first, so that every byte of `"name":` is compared. Those bytes can only be that
 /// key, without escapes and valid, so a walk that recognises them reads what reading
 /// the key would give; any other spelling goes the general way.
-pub struct Spelled<K> {
+pub(crate) struct Spelled<K> {
     /// For a name of six bytes or more, the whole first word: such keys are best
     /// matched by `==` on it, which the compiler turns into one switch over a table.
     pub head: u64,
@@ -1495,7 +1495,8 @@ pub struct Spelled<K> {
 }
 
 impl<K: Copy> Spelled<K> {
-    /// Evaluated at compile time; names are 1 to 22 bytes.
+    /// For `const` items only, so that it is evaluated at compile time (where an
+    /// out-of-range name is a build error, never a trap); names are 1 to 22 bytes.
     #[allow(clippy::indexing_slicing)]
     pub const fn new(name: &[u8], key: K) -> Spelled<K> {
         let n = name.len();
@@ -1539,10 +1540,15 @@ impl<K: Copy> Spelled<K> {
         head & self.mask == self.head
     }
 
-    /// When the key at `pos`, whose [`spelled_head`] [`fits`](Spelled::fits), is
-    /// `"name":`: the key and the offset just past the colon.
+    /// When the key at `pos` is `"name":`: the key and the offset just past the
+    /// colon. Only for a key whose [`spelled_head`] the caller has found to
+    /// [`fit`](Spelled::fits): the head is not compared again (a short name has
+    /// nothing else to compare).
     #[inline(always)]
     pub fn rest(&self, doc: &[u8], pos: usize) -> Option<(K, usize)> {
+        debug_assert!(spelled_head(doc, pos).is_some_and(|head| self.fits(head)));
+        // `pos` holds the key's quote, so it is below the document's length (at most
+        // `isize::MAX`): no overflow.
         let value = pos + self.width;
         if let Some(tail) = self.tail {
             if word_at(doc, value - 8)? != tail {
@@ -1573,7 +1579,7 @@ const fn le_word(bytes: &[u8; 24], at: usize) -> u64 {
 /// The eight bytes after the opening quote of the key at `pos`: what a
 /// [`Spelled::head`] is compared with. `None` if `pos` holds no quote.
 #[inline(always)]
-pub fn spelled_head(doc: &[u8], pos: usize) -> Option<u64> {
+pub(crate) fn spelled_head(doc: &[u8], pos: usize) -> Option<u64> {
     if doc.get(pos) != Some(&b'"') {
         return None;
     }
