@@ -140,7 +140,7 @@ pub trait Sink {
     /// A time as [`crate::time::time_bytes`] writes it (ASCII).
     fn time(&mut self, time: &[u8; 20]);
     /// `text` between quotes, as is: only for text the caller has found needs no
-    /// escape ([`string`] asks [`crate::scan::is_plain_ascii`]).
+    /// escape ([`string`] asks `scan::is_plain_ascii`).
     fn quoted(&mut self, text: &str);
 }
 
@@ -363,7 +363,7 @@ fn push_ip<S: Sink>(out: &mut S, ip: std::net::IpAddr) {
     }
 }
 
-/// A JSON string. Plain ASCII text ([`crate::scan::is_plain_ascii`]) is copied
+/// A JSON string. Plain ASCII text (`scan::is_plain_ascii`) is copied
 /// between quotes whole; otherwise runs of bytes that need no escape are copied
 /// whole, found eight bytes at a time, and the bytes between them escaped.
 pub fn string<S: Sink>(out: &mut S, text: &str) {

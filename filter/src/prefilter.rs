@@ -49,7 +49,7 @@
 //! against the full evaluation on generated spellings of firing events.
 
 pub use crate::action::{normalise_action, normalise_bytes};
-use crate::scan::{self, Spelled};
+use crate::scan;
 use std::borrow::Cow;
 
 /// What the prefilter needs to know about the configuration.
@@ -178,33 +178,23 @@ fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     Some((key, value))
 }
 
-const LIT_EVENT_VERSION: Spelled<Key> = Spelled::new(b"eventVersion", Key::Other);
-const LIT_USER_IDENTITY: Spelled<Key> = Spelled::new(b"userIdentity", Key::UserIdentity);
-const LIT_EVENT_TIME: Spelled<Key> = Spelled::new(b"eventTime", Key::Other);
-const LIT_EVENT_SOURCE: Spelled<Key> = Spelled::new(b"eventSource", Key::EventSource);
-const LIT_EVENT_NAME: Spelled<Key> = Spelled::new(b"eventName", Key::EventName);
-const LIT_AWS_REGION: Spelled<Key> = Spelled::new(b"awsRegion", Key::Other);
-const LIT_SOURCE_IP: Spelled<Key> = Spelled::new(b"sourceIPAddress", Key::SourceIp);
-
 /// [`member`] for the keys AWS writes before `sourceIPAddress`, spelled literally
-/// and followed directly by the colon ([`Spelled`]): two or three word comparisons
+/// and followed directly by the colon ([`scan::Spelled`]): two or three word comparisons
 /// instead of a scan for the key's closing quote and a dispatch on its length. The
 /// bytes `"name":` can only be that key, unescaped, so the answer is [`member`]'s;
 /// anything else (other keys, escapes, whitespace before the colon) is `None` and
 /// goes to [`member`].
 #[inline(always)]
 fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
-    let known = match scan::spelled_head(doc, pos)? {
-        h if h == LIT_EVENT_VERSION.head => &LIT_EVENT_VERSION,
-        h if h == LIT_USER_IDENTITY.head => &LIT_USER_IDENTITY,
-        h if h == LIT_EVENT_TIME.head => &LIT_EVENT_TIME,
-        h if h == LIT_EVENT_SOURCE.head => &LIT_EVENT_SOURCE,
-        h if h == LIT_EVENT_NAME.head => &LIT_EVENT_NAME,
-        h if h == LIT_AWS_REGION.head => &LIT_AWS_REGION,
-        h if h == LIT_SOURCE_IP.head => &LIT_SOURCE_IP,
-        _ => return None,
-    };
-    let (key, value) = known.rest(doc, pos)?;
+    let (key, value) = scan::spelled_key!(doc, pos, Key, {
+        b"eventVersion" => Key::Other,
+        b"userIdentity" => Key::UserIdentity,
+        b"eventTime" => Key::Other,
+        b"eventSource" => Key::EventSource,
+        b"eventName" => Key::EventName,
+        b"awsRegion" => Key::Other,
+        b"sourceIPAddress" => Key::SourceIp,
+    })?;
     match doc.get(value) {
         Some(&b) if b <= b' ' => Some((key, scan::skip_ws(doc, value))),
         _ => Some((key, value)),

@@ -45,7 +45,7 @@
 //! wrapped line by decoding it and reading the decoded text in one pass.
 
 use crate::event::{Event, Outcome, Text};
-use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Spelled, Value};
+use crate::scan::{self, Invalid, Kind, ObjectReader, ScanError, Value};
 use std::fmt;
 
 /// Which key held the wrapped JSON text.
@@ -407,64 +407,38 @@ fn top_key(key: &[u8]) -> TopKey {
 }
 
 /// The top-level keys of a CloudTrail event as AWS spells them, recognised from
-/// their bytes ([`Spelled`]) before the general key read and [`top_key`]: a
+/// their bytes ([`scan::Spelled`]) before the general key read and [`top_key`]: a
 /// CloudTrail record has about twenty of them, and two or three word comparisons
 /// cost less than validating the key and dispatching on its length.
 #[inline(always)]
 fn spelled_top_key(doc: &[u8], at: usize) -> Option<(TopKey, usize)> {
     use Field as F;
     use TopKey as T;
-    const EVENT_VERSION: Spelled<TopKey> = Spelled::new(b"eventVersion", T::Other);
-    const USER_IDENTITY: Spelled<TopKey> = Spelled::new(b"userIdentity", T::UserIdentity);
-    const EVENT_TIME: Spelled<TopKey> = Spelled::new(b"eventTime", T::Field(F::Time));
-    const EVENT_SOURCE: Spelled<TopKey> = Spelled::new(b"eventSource", T::Field(F::Provider));
-    const EVENT_NAME: Spelled<TopKey> = Spelled::new(b"eventName", T::Field(F::Action));
-    const AWS_REGION: Spelled<TopKey> = Spelled::new(b"awsRegion", T::Field(F::Region));
-    const SOURCE_IP: Spelled<TopKey> = Spelled::new(b"sourceIPAddress", T::Field(F::SourceIp));
-    const USER_AGENT: Spelled<TopKey> = Spelled::new(b"userAgent", T::Field(F::UserAgent));
-    const ERROR_CODE: Spelled<TopKey> = Spelled::new(b"errorCode", T::Field(F::ErrorCode));
-    const ERROR_MESSAGE: Spelled<TopKey> = Spelled::new(b"errorMessage", T::Other);
-    const REQUEST_PARAMETERS: Spelled<TopKey> = Spelled::new(b"requestParameters", T::Other);
-    const RESPONSE_ELEMENTS: Spelled<TopKey> = Spelled::new(b"responseElements", T::Other);
-    const REQUEST_ID: Spelled<TopKey> = Spelled::new(b"requestID", T::Other);
-    const EVENT_ID: Spelled<TopKey> = Spelled::new(b"eventID", T::Other);
-    const READ_ONLY: Spelled<TopKey> = Spelled::new(b"readOnly", T::Other);
-    const EVENT_TYPE: Spelled<TopKey> = Spelled::new(b"eventType", T::Other);
-    const MANAGEMENT_EVENT: Spelled<TopKey> = Spelled::new(b"managementEvent", T::Other);
-    const RECIPIENT_ACCOUNT: Spelled<TopKey> =
-        Spelled::new(b"recipientAccountId", T::Field(F::RecipientAccount));
-    const EVENT_CATEGORY: Spelled<TopKey> = Spelled::new(b"eventCategory", T::Other);
-    const TLS_DETAILS: Spelled<TopKey> = Spelled::new(b"tlsDetails", T::Other);
-    const RESOURCES: Spelled<TopKey> = Spelled::new(b"resources", T::Other);
-    const ADDITIONAL_DATA: Spelled<TopKey> = Spelled::new(b"additionalEventData", T::Other);
-    const SHARED_EVENT_ID: Spelled<TopKey> = Spelled::new(b"sharedEventID", T::Other);
-    let known = match scan::spelled_head(doc, at)? {
-        h if h == EVENT_VERSION.head => &EVENT_VERSION,
-        h if h == USER_IDENTITY.head => &USER_IDENTITY,
-        h if h == EVENT_TIME.head => &EVENT_TIME,
-        h if h == EVENT_SOURCE.head => &EVENT_SOURCE,
-        h if h == EVENT_NAME.head => &EVENT_NAME,
-        h if h == AWS_REGION.head => &AWS_REGION,
-        h if h == SOURCE_IP.head => &SOURCE_IP,
-        h if h == USER_AGENT.head => &USER_AGENT,
-        h if h == ERROR_CODE.head => &ERROR_CODE,
-        h if h == ERROR_MESSAGE.head => &ERROR_MESSAGE,
-        h if h == REQUEST_PARAMETERS.head => &REQUEST_PARAMETERS,
-        h if h == RESPONSE_ELEMENTS.head => &RESPONSE_ELEMENTS,
-        h if h == REQUEST_ID.head => &REQUEST_ID,
-        h if h == EVENT_ID.head => &EVENT_ID,
-        h if h == READ_ONLY.head => &READ_ONLY,
-        h if h == EVENT_TYPE.head => &EVENT_TYPE,
-        h if h == MANAGEMENT_EVENT.head => &MANAGEMENT_EVENT,
-        h if h == RECIPIENT_ACCOUNT.head => &RECIPIENT_ACCOUNT,
-        h if h == EVENT_CATEGORY.head => &EVENT_CATEGORY,
-        h if h == TLS_DETAILS.head => &TLS_DETAILS,
-        h if h == RESOURCES.head => &RESOURCES,
-        h if h == ADDITIONAL_DATA.head => &ADDITIONAL_DATA,
-        h if h == SHARED_EVENT_ID.head => &SHARED_EVENT_ID,
-        _ => return None,
-    };
-    known.rest(doc, at)
+    scan::spelled_key!(doc, at, TopKey, {
+        b"eventVersion" => T::Other,
+        b"userIdentity" => T::UserIdentity,
+        b"eventTime" => T::Field(F::Time),
+        b"eventSource" => T::Field(F::Provider),
+        b"eventName" => T::Field(F::Action),
+        b"awsRegion" => T::Field(F::Region),
+        b"sourceIPAddress" => T::Field(F::SourceIp),
+        b"userAgent" => T::Field(F::UserAgent),
+        b"errorCode" => T::Field(F::ErrorCode),
+        b"errorMessage" => T::Other,
+        b"requestParameters" => T::Other,
+        b"responseElements" => T::Other,
+        b"requestID" => T::Other,
+        b"eventID" => T::Other,
+        b"readOnly" => T::Other,
+        b"eventType" => T::Other,
+        b"managementEvent" => T::Other,
+        b"recipientAccountId" => T::Field(F::RecipientAccount),
+        b"eventCategory" => T::Other,
+        b"tlsDetails" => T::Other,
+        b"resources" => T::Other,
+        b"additionalEventData" => T::Other,
+        b"sharedEventID" => T::Other,
+    })
 }
 
 /// Reads the object whose `{` is at `open` in one validating pass (see the module
@@ -834,31 +808,16 @@ fn identity_key(key: &[u8]) -> Option<Field> {
 /// see [`spelled_top_key`].
 #[inline(always)]
 fn spelled_identity_key(doc: &[u8], at: usize) -> Option<(Option<Field>, usize)> {
-    const TYPE: Spelled<Option<Field>> = Spelled::new(b"type", Some(Field::IdentityType));
-    const PRINCIPAL_ID: Spelled<Option<Field>> = Spelled::new(b"principalId", None);
-    const ARN: Spelled<Option<Field>> = Spelled::new(b"arn", Some(Field::Arn));
-    const ACCOUNT_ID: Spelled<Option<Field>> = Spelled::new(b"accountId", Some(Field::AccountId));
-    const ACCESS_KEY_ID: Spelled<Option<Field>> =
-        Spelled::new(b"accessKeyId", Some(Field::AccessKeyId));
-    const USER_NAME: Spelled<Option<Field>> =
-        Spelled::new(b"userName", Some(Field::IdentityUserName));
-    const SESSION_CONTEXT: Spelled<Option<Field>> =
-        Spelled::new(b"sessionContext", Some(Field::SessionContext));
-    const INVOKED_BY: Spelled<Option<Field>> = Spelled::new(b"invokedBy", None);
-    let known = match scan::spelled_head(doc, at)? {
-        // The two names under six bytes are tested under their masks first; the
-        // rest are whole words.
-        h if TYPE.fits(h) => &TYPE,
-        h if ARN.fits(h) => &ARN,
-        h if h == PRINCIPAL_ID.head => &PRINCIPAL_ID,
-        h if h == ACCOUNT_ID.head => &ACCOUNT_ID,
-        h if h == ACCESS_KEY_ID.head => &ACCESS_KEY_ID,
-        h if h == USER_NAME.head => &USER_NAME,
-        h if h == SESSION_CONTEXT.head => &SESSION_CONTEXT,
-        h if h == INVOKED_BY.head => &INVOKED_BY,
-        _ => return None,
-    };
-    known.rest(doc, at)
+    scan::spelled_key!(doc, at, Option<Field>, {
+        b"type" => Some(Field::IdentityType),
+        b"arn" => Some(Field::Arn),
+        b"principalId" => None,
+        b"accountId" => Some(Field::AccountId),
+        b"accessKeyId" => Some(Field::AccessKeyId),
+        b"userName" => Some(Field::IdentityUserName),
+        b"sessionContext" => Some(Field::SessionContext),
+        b"invokedBy" => None,
+    })
 }
 
 /// The fields of the `userIdentity` object at `open`, read in place (and validated)
@@ -910,13 +869,10 @@ fn is_issuer(key: &[u8]) -> bool {
 /// bytes (see [`spelled_top_key`]).
 #[inline(always)]
 fn spelled_context_key(doc: &[u8], at: usize) -> Option<(bool, usize)> {
-    const SESSION_ISSUER: Spelled<bool> = Spelled::new(b"sessionIssuer", true);
-    const ATTRIBUTES: Spelled<bool> = Spelled::new(b"attributes", false);
-    match scan::spelled_head(doc, at)? {
-        h if h == SESSION_ISSUER.head => SESSION_ISSUER.rest(doc, at),
-        h if h == ATTRIBUTES.head => ATTRIBUTES.rest(doc, at),
-        _ => None,
-    }
+    scan::spelled_key!(doc, at, bool, {
+        b"sessionIssuer" => true,
+        b"attributes" => false,
+    })
 }
 
 /// `sessionIssuer.userName`: Elastic's `user.name` and the role name.
@@ -1376,7 +1332,7 @@ mod tests {
 
     type Recognise<K> = fn(&[u8], usize) -> Option<(K, usize)>;
 
-    /// Recognising a key by its bytes ([`Spelled`]) gives what reading it does: the
+    /// Recognising a key by its bytes ([`scan::Spelled`]) gives what reading it does: the
     /// same name and the reader at the same value, wherever it answers (every name
     /// of a table with one byte changed anywhere, cut short, escaped, spaced,
     /// extended; then names changed at random, first or after another member); and

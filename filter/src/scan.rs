@@ -917,7 +917,7 @@ impl<'a> ObjectReader<'a> {
     /// [`ObjectReader::next_key`] in two steps: where the next member starts (its
     /// key's opening quote, unless the text is invalid there), or `None` once the
     /// closing brace is read. Then either [`ObjectReader::key_at`] reads the key, or
-    /// the caller recognises it by its bytes ([`Spelled`]) and calls
+    /// the caller recognises it by its bytes (`Spelled`) and calls
     /// [`ObjectReader::value_at`].
     #[inline(always)]
     pub fn next_member(&mut self) -> Result<Option<usize>, Invalid> {
@@ -963,7 +963,7 @@ impl<'a> ObjectReader<'a> {
     }
 
     /// The next key as the caller names its keys: recognised from its bytes by
-    /// `spelled` (a table of [`Spelled`] keys: the name and the offset after the
+    /// `spelled` (a table of `Spelled` keys: the name and the offset after the
     /// colon), else read, validated and named by `name`; the reader is left at the
     /// value either way. `None` once the closing brace is read.
     #[inline(always)]
@@ -1563,6 +1563,31 @@ impl<K: Copy> Spelled<K> {
         Some((self.key, value))
     }
 }
+
+/// The key at `at` in `doc`, recognised from its bytes among `name => key` pairs
+/// of type `K` ([`Spelled`], each built at compile time), with the offset just past
+/// its colon; `None` for any other key or spelling. Names under six bytes go first:
+/// their heads are compared under a mask, the others are whole words, which the
+/// compiler matches as one switch.
+macro_rules! spelled_key {
+    ($doc:expr, $at:expr, $k:ty, { $($name:literal => $key:expr),+ $(,)? }) => {{
+        let (doc, at): (&[u8], usize) = ($doc, $at);
+        match $crate::scan::spelled_head(doc, at) {
+            None => None,
+            Some(head) => 'found: {
+                $({
+                    const SPELLED: $crate::scan::Spelled<$k> =
+                        $crate::scan::Spelled::new($name, $key);
+                    if SPELLED.fits(head) {
+                        break 'found SPELLED.rest(doc, at);
+                    }
+                })+
+                None
+            }
+        }
+    }};
+}
+pub(crate) use spelled_key;
 
 /// The little-endian word of `bytes[at..at + 8]`, at compile time.
 #[allow(clippy::indexing_slicing)]
