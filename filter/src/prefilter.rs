@@ -815,15 +815,7 @@ mod tests {
     /// compact spelling AWS writes (with or without whitespace after the colon).
     #[test]
     fn literal_keys_read_as_their_members() {
-        let names = [
-            "eventVersion",
-            "userIdentity",
-            "eventTime",
-            "eventSource",
-            "eventName",
-            "awsRegion",
-            "sourceIPAddress",
-        ];
+        let names = scan::AWS_FIRST_KEYS;
         let mut docs: Vec<String> = Vec::new();
         for name in names {
             let (init, last) = name.split_at(name.len() - 1);

@@ -1589,6 +1589,19 @@ macro_rules! spelled_key {
 }
 pub(crate) use spelled_key;
 
+/// The keys AWS writes first in a CloudTrail event, in its order, up to the source
+/// address: the names both walks recognise by their bytes (for their tests).
+#[cfg(test)]
+pub(crate) const AWS_FIRST_KEYS: [&str; 7] = [
+    "eventVersion",
+    "userIdentity",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+];
+
 /// The little-endian word of `bytes[at..at + 8]`, at compile time.
 #[allow(clippy::indexing_slicing)]
 const fn le_word(bytes: &[u8; 24], at: usize) -> u64 {
