@@ -13,7 +13,9 @@
 //! is decoded first, as [`crate::scan::RawStr::name`] does), and the first occurrence
 //! of a key wins. Values that do not matter are skipped eight bytes at a time
 //! ([`scan::value_end`]); nested keys are never mistaken for top-level ones because
-//! the walk steps over whole values. Then:
+//! the walk steps over whole values. The keys AWS writes before `sourceIPAddress` are
+//! recognised from their bytes first (`literal_member`), which reads the same key
+//! at a third of the cost. Then:
 //!
 //! * The first top-level `eventName` makes the record a raw event (the first shape
 //!   [`crate::record`] recognises: nothing after it can change the shape) and its value is the action.
