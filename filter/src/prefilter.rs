@@ -151,9 +151,18 @@ struct Seen {
 }
 
 /// One member: which key it has (decoded first if it holds an escape) and the offset
-/// of its value. `None` where the text is not a member (invalid JSON).
+/// of its value. `None` where the text is not a member (invalid JSON). The keys AWS
+/// writes first are recognised from their bytes ([`literal_member`]); any other key
+/// is read ([`read_member`]).
 #[inline(always)]
 fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
+    literal_member(doc, pos).or_else(|| read_member(doc, pos))
+}
+
+/// [`member`] by reading the key: its closing quote, the key decoded if it holds an
+/// escape, and its colon.
+#[inline(always)]
+fn read_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     if doc.get(pos) != Some(&b'"') {
         return None;
     }
@@ -173,19 +182,15 @@ fn member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
             return None;
         }
     }
-    let mut value = colon + 1;
-    if doc.get(value).is_some_and(|&b| b <= b' ') {
-        value = scan::skip_ws(doc, value);
-    }
-    Some((key, value))
+    Some((key, scan::ws(doc, colon + 1)))
 }
 
 /// [`member`] for the keys AWS writes before `sourceIPAddress`, spelled literally
-/// and followed directly by the colon ([`scan::Spelled`]): two or three word comparisons
-/// instead of a scan for the key's closing quote and a dispatch on its length. The
-/// bytes `"name":` can only be that key, unescaped, so the answer is [`member`]'s;
-/// anything else (other keys, escapes, whitespace before the colon) is `None` and
-/// goes to [`member`].
+/// and followed directly by the colon (`scan::Spelled`): two or three word
+/// comparisons instead of a scan for the key's closing quote and a dispatch on its
+/// length. The bytes `"name":` can only be that key, unescaped, so the answer is
+/// [`read_member`]'s; anything else (other keys, escapes, whitespace before the
+/// colon) is `None` and goes to [`read_member`].
 #[inline(always)]
 fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
     let (key, value) = scan::spelled_key!(doc, pos, Key, {
@@ -197,10 +202,7 @@ fn literal_member(doc: &[u8], pos: usize) -> Option<(Key, usize)> {
         b"awsRegion" => Key::Other,
         b"sourceIPAddress" => Key::SourceIp,
     })?;
-    match doc.get(value) {
-        Some(&b) if b <= b' ' => Some((key, scan::skip_ws(doc, value))),
-        _ => Some((key, value)),
-    }
+    Some((key, scan::ws(doc, value)))
 }
 
 /// The offset of the next member's key after the value that starts at `value`, or
@@ -289,7 +291,7 @@ fn screen_object(doc: &[u8], judge: &dyn Judge, memo: &mut Memo, unwrap: bool) -
     let mut seen = Seen::default();
     let mut pos = scan::skip_ws(doc, open + 1);
     while doc.get(pos) == Some(&b'"') {
-        let Some((key, value)) = literal_member(doc, pos).or_else(|| member(doc, pos)) else {
+        let Some((key, value)) = member(doc, pos) else {
             return false;
         };
         match key {
@@ -355,7 +357,7 @@ fn event_name(doc: &[u8], value: usize, seen: &Seen, judge: &dyn Judge) -> bool 
     // The first top-level sourceIPAddress comes later: walk on to it.
     let mut at = value;
     while let Some(pos) = next_member(doc, at) {
-        let Some((key, value)) = literal_member(doc, pos).or_else(|| member(doc, pos)) else {
+        let Some((key, value)) = member(doc, pos) else {
             return false;
         };
         if key == Key::SourceIp {
@@ -813,7 +815,7 @@ mod tests {
     }
 
     /// Recognising a key by its bytes answers exactly what reading the member
-    /// answers, wherever it answers at all; and it does answer for each key in the
+    /// ([`read_member`]) answers, wherever it answers at all; and it does answer for each key in the
     /// compact spelling AWS writes (with or without whitespace after the colon).
     #[test]
     fn literal_keys_read_as_their_members() {
@@ -829,7 +831,7 @@ mod tests {
             ] {
                 let found = literal_member(compact.as_bytes(), 1);
                 assert!(
-                    found.is_some() && found == member(compact.as_bytes(), 1),
+                    found.is_some() && found == read_member(compact.as_bytes(), 1),
                     "{compact}"
                 );
                 docs.push(compact);
@@ -854,7 +856,7 @@ mod tests {
                 if let Some(found) = literal_member(text, 1) {
                     answered += 1;
                     assert!(
-                        member(text, 1) == Some(found),
+                        read_member(text, 1) == Some(found),
                         "{}",
                         String::from_utf8_lossy(text)
                     );

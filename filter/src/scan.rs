@@ -708,7 +708,7 @@ fn checked_escape(doc: &[u8], pos: usize) -> usize {
 /// The first non-whitespace position at or after `pos`, without a call when the
 /// byte there is not whitespace (compact JSON).
 #[inline(always)]
-fn ws(doc: &[u8], pos: usize) -> usize {
+pub(crate) fn ws(doc: &[u8], pos: usize) -> usize {
     match doc.get(pos) {
         Some(&b) if b <= b' ' => skip_ws(doc, pos),
         _ => pos,
@@ -1476,22 +1476,20 @@ pub fn is_literal(key: &[u8], literal: &[u8]) -> bool {
 
 /// A key as compact JSON spells it, `"name":`, recognised from its bytes by the
 /// walks that read the keys AWS writes: the first eight bytes after the opening
-/// quote (the whole spelling, under a mask, for a name under six bytes), which the
-/// caller tests first with [`Spelled::fits`], usually among several; then the eight
+/// quote (the whole spelling, under a mask, for a name under six bytes), which
+/// [`spelled_key!`] tests first with [`Spelled::fits`] among a table; then the eight
 /// bytes that end at the colon and, for a name over 14 bytes, the eight after the
 /// first, so that every byte of `"name":` is compared. Those bytes can only be that
 /// key, without escapes and valid, so a walk that recognises them reads what reading
 /// the key would give; any other spelling goes the general way.
 pub(crate) struct Spelled<K> {
-    /// For a name of six bytes or more, the whole first word: such keys are best
-    /// matched by `==` on it, which the compiler turns into one switch over a table.
-    pub head: u64,
+    head: u64,
     mask: u64,
     middle: Option<u64>,
     tail: Option<u64>,
     /// `"name":` is this long.
     width: usize,
-    pub key: K,
+    key: K,
 }
 
 impl<K: Copy> Spelled<K> {
@@ -1566,9 +1564,9 @@ impl<K: Copy> Spelled<K> {
 
 /// The key at `at` in `doc`, recognised from its bytes among `name => key` pairs
 /// of type `K` ([`Spelled`], each built at compile time), with the offset just past
-/// its colon; `None` for any other key or spelling. Names under six bytes go first:
-/// their heads are compared under a mask, the others are whole words, which the
-/// compiler matches as one switch.
+/// its colon; `None` for any other key or spelling. List names under six bytes
+/// first: their heads are compared under a mask; the others are whole words, which
+/// the compiler matches as one switch.
 macro_rules! spelled_key {
     ($doc:expr, $at:expr, $k:ty, { $($name:literal => $key:expr),+ $(,)? }) => {{
         let (doc, at): (&[u8], usize) = ($doc, $at);
