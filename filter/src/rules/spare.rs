@@ -2,7 +2,7 @@
 //!
 //! A [`Detection`] owns a dozen strings. Inside the router's wasm interpreter each
 //! allocation and release costs a few hundred instructions, more than copying the
-//! text, so the engine hands its rendered detections back ([`Spare::keep`]) and the
+//! text, so the engine hands its rendered detections back ([`Spare::keep_all`]) and the
 //! rules refill those buffers ([`Spare::text`]) instead of allocating new ones. The
 //! text written is the same either way; only where it lives changes.
 //!
@@ -51,7 +51,7 @@ impl Spare {
     /// order rule A fills them, so that each buffer tends to come back to the field
     /// it last held and already has room for it (a buffer that is too small grows,
     /// as a new one would).
-    pub fn keep(&mut self, detection: Detection) {
+    fn keep(&mut self, detection: Detection) {
         let Detection {
             candidate,
             identity_key,
