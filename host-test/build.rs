@@ -174,8 +174,21 @@ fn find_web_module(workspace: &Path) {
     let web = out.join("web");
     let js = web.join("vpnrecon_filter.js");
     let wasm = web.join("vpnrecon_filter_bg.wasm");
-    for file in [&js, &wasm] {
-        println!("cargo:rerun-if-changed={}", file.display());
+    // Cargo reruns a build script on every build while a path it watches is
+    // missing, and this one is missing until `scripts/build-js.sh` has run: each
+    // `cargo run` would rebuild the binary. So the directory is made (empty, dated
+    // 1970 so that making it now does not count as a change) and watched; the script
+    // writes the package into it, which reruns this.
+    if !web.exists() && std::fs::create_dir_all(&web).is_ok() {
+        let _ = std::fs::File::open(&web)
+            .and_then(|dir| dir.set_modified(std::time::SystemTime::UNIX_EPOCH));
+    }
+    if web.is_dir() {
+        println!("cargo:rerun-if-changed={}", web.display());
+    } else {
+        for file in [&js, &wasm] {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
     }
     if js.is_file() && wasm.is_file() {
         println!("cargo:rustc-cfg=vpnrecon_web_pkg");
